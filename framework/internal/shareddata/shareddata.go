@@ -1,0 +1,50 @@
+// Package shareddata finds the project's shared real data (../shared/data
+// beside the repository) for tests and benchmarks.
+package shareddata
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// EnvVar overrides where the shared data lives.
+const EnvVar = "PRIVLM_SHARED_DATA"
+
+// Dir returns the shared data directory: $PRIVLM_SHARED_DATA, else
+// the first ../shared/data beside a module root above the working directory.
+func Dir() string {
+	if d := os.Getenv(EnvVar); d != "" {
+		return d
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		candidate := filepath.Join(filepath.Dir(dir), "shared", "data")
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			if _, err := os.Stat(candidate); err == nil {
+				return candidate
+			}
+		}
+		if filepath.Dir(dir) == dir {
+			return ""
+		}
+	}
+}
+
+// Path returns the path of a shared data file. When the file is missing the
+// test is skipped, except on CI (CI=true), where it fails: CI always has the
+// shared data beside the clone.
+func Path(tb testing.TB, rel string) string {
+	tb.Helper()
+	p := filepath.Join(Dir(), rel)
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("shared data %s is missing on CI: %v", rel, err)
+		}
+		tb.Skipf("shared data %s not found (%v); set %s", rel, err, EnvVar)
+	}
+	return p
+}
