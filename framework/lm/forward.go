@@ -79,14 +79,14 @@ func lastAxis(v *Node, rank int) *Node {
 
 func rmsNorm(x, w *Node, eps float64) *Node {
 	ms := ReduceAndKeep(Square(x), ReduceMean, -1)
-	return Mul(Mul(x, Rsqrt(AddScalar(ms, eps))), lastAxis(w, x.Rank()))
+	return Mul(Div(x, Sqrt(AddScalar(ms, eps))), lastAxis(w, x.Rank()))
 }
 
 func layerNorm(x, w, b *Node, eps float64) *Node {
 	mean := ReduceAndKeep(x, ReduceMean, -1)
 	xc := Sub(x, mean)
 	variance := ReduceAndKeep(Square(xc), ReduceMean, -1)
-	return Add(Mul(Mul(xc, Rsqrt(AddScalar(variance, eps))), lastAxis(w, x.Rank())), lastAxis(b, x.Rank()))
+	return Add(Mul(Div(xc, Sqrt(AddScalar(variance, eps))), lastAxis(w, x.Rank())), lastAxis(b, x.Rank()))
 }
 
 // embed looks up rows of table [V,D] for ids [B,T].

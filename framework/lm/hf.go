@@ -1,0 +1,346 @@
+package lm
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// hfConfig holds the fields of a Hugging Face config.json that privlm reads,
+// for LlamaForCausalLM and GPT2LMHeadModel.
+type hfConfig struct {
+	ModelType string `json:"model_type"`
+	// Llama
+	HiddenSize        int      `json:"hidden_size,omitempty"`
+	IntermediateSize  int      `json:"intermediate_size,omitempty"`
+	NumHiddenLayers   int      `json:"num_hidden_layers,omitempty"`
+	NumAttentionHeads int      `json:"num_attention_heads,omitempty"`
+	NumKeyValueHeads  int      `json:"num_key_value_heads,omitempty"`
+	MaxPositions      int      `json:"max_position_embeddings,omitempty"`
+	RMSNormEps        float64  `json:"rms_norm_eps,omitempty"`
+	RopeTheta         float64  `json:"rope_theta,omitempty"`
+	TieWordEmbeddings *bool    `json:"tie_word_embeddings,omitempty"`
+	Architectures     []string `json:"architectures,omitempty"`
+	// GPT-2
+	NEmbd     int     `json:"n_embd,omitempty"`
+	NLayer    int     `json:"n_layer,omitempty"`
+	NHead     int     `json:"n_head,omitempty"`
+	NInner    *int    `json:"n_inner,omitempty"`
+	NPos      int     `json:"n_positions,omitempty"`
+	LNEpsilon float64 `json:"layer_norm_epsilon,omitempty"`
+	// Both
+	VocabSize int `json:"vocab_size"`
+}
+
+func (h hfConfig) toConfig() (Config, error) {
+	switch h.ModelType {
+	case "llama", "mistral":
+		c := Config{Arch: Llama, VocabSize: h.VocabSize, Dim: h.HiddenSize, HiddenDim: h.IntermediateSize,
+			Layers: h.NumHiddenLayers, Heads: h.NumAttentionHeads, KVHeads: h.NumKeyValueHeads,
+			MaxSeqLen: h.MaxPositions, NormEps: h.RMSNormEps, RopeTheta: h.RopeTheta, TiedEmbeddings: false}
+		if c.KVHeads == 0 {
+			c.KVHeads = c.Heads
+		}
+		if c.RopeTheta == 0 {
+			c.RopeTheta = 10000
+		}
+		if c.NormEps == 0 {
+			c.NormEps = 1e-6
+		}
+		if h.TieWordEmbeddings != nil {
+			c.TiedEmbeddings = *h.TieWordEmbeddings
+		}
+		return c, c.Validate()
+	case "gpt2":
+		c := Config{Arch: GPT2, VocabSize: h.VocabSize, Dim: h.NEmbd, HiddenDim: 4 * h.NEmbd, Layers: h.NLayer,
+			Heads: h.NHead, KVHeads: h.NHead, MaxSeqLen: h.NPos, NormEps: h.LNEpsilon, TiedEmbeddings: true}
+		if h.NInner != nil && *h.NInner > 0 {
+			c.HiddenDim = *h.NInner
+		}
+		if c.NormEps == 0 {
+			c.NormEps = 1e-5
+		}
+		return c, c.Validate()
+	}
+	return Config{}, fmt.Errorf("model_type %q is not supported (want llama, mistral or gpt2)", h.ModelType)
+}
+
+func fromConfig(c Config) hfConfig {
+	tied := c.TiedEmbeddings
+	if c.Arch == GPT2 {
+		inner := c.HiddenDim
+		return hfConfig{ModelType: "gpt2", Architectures: []string{"GPT2LMHeadModel"}, NEmbd: c.Dim, NLayer: c.Layers,
+			NHead: c.Heads, NInner: &inner, NPos: c.MaxSeqLen, LNEpsilon: c.NormEps, VocabSize: c.VocabSize}
+	}
+	return hfConfig{ModelType: "llama", Architectures: []string{"LlamaForCausalLM"}, HiddenSize: c.Dim,
+		IntermediateSize: c.HiddenDim, NumHiddenLayers: c.Layers, NumAttentionHeads: c.Heads,
+		NumKeyValueHeads: c.KVHeads, MaxPositions: c.MaxSeqLen, RMSNormEps: c.NormEps, RopeTheta: c.RopeTheta,
+		TieWordEmbeddings: &tied, VocabSize: c.VocabSize}
+}
+
+// LoadHF reads a Hugging Face model directory (config.json and
+// model.safetensors, or a model.safetensors path with config.json beside it)
+// of a LlamaForCausalLM or GPT2LMHeadModel. Sharded checkpoints
+// (model-00001-of-0000N.safetensors) are read shard by shard.
+func LoadHF(path string) (Config, Weights, error) {
+	dir := path
+	if !isDir(path) {
+		dir = filepath.Dir(path)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return Config{}, nil, fmt.Errorf("lm: HF model %s: %w", dir, err)
+	}
+	var hc hfConfig
+	if err := json.Unmarshal(data, &hc); err != nil {
+		return Config{}, nil, fmt.Errorf("lm: %s: %w", filepath.Join(dir, "config.json"), err)
+	}
+	cfg, err := hc.toConfig()
+	if err != nil {
+		return Config{}, nil, fmt.Errorf("lm: %s: %w", filepath.Join(dir, "config.json"), err)
+	}
+	files := []string{path}
+	if isDir(path) {
+		files, _ = filepath.Glob(filepath.Join(dir, "*.safetensors"))
+		if len(files) == 0 {
+			return Config{}, nil, fmt.Errorf("lm: HF model %s has no .safetensors file", dir)
+		}
+	}
+	hf := map[string]*Tensor{}
+	for _, f := range files {
+		ts, _, err := ReadSafetensors(f)
+		if err != nil {
+			return Config{}, nil, err
+		}
+		for k, v := range ts {
+			hf[k] = v
+		}
+	}
+	w, err := fromHFNames(cfg, hf)
+	if err != nil {
+		return Config{}, nil, fmt.Errorf("lm: HF model %s: %w", dir, err)
+	}
+	if err := cfg.CheckWeights(w); err != nil {
+		return Config{}, nil, fmt.Errorf("lm: HF model %s: %w", dir, err)
+	}
+	return cfg, w, nil
+}
+
+// SaveHF writes the model as a Hugging Face directory: config.json and
+// model.safetensors with LlamaForCausalLM / GPT2LMHeadModel tensor names.
+func SaveHF(dir string, cfg Config, w Weights) error {
+	if err := cfg.CheckWeights(w); err != nil {
+		return fmt.Errorf("lm: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("lm: %w", err)
+	}
+	hc, _ := json.MarshalIndent(fromConfig(cfg), "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), append(hc, '\n'), 0o644); err != nil {
+		return fmt.Errorf("lm: %w", err)
+	}
+	return WriteSafetensors(filepath.Join(dir, "model.safetensors"), toHFNames(cfg, w), map[string]string{"format": "pt"})
+}
+
+func isDir(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && info.IsDir()
+}
+
+// llamaHFNames maps canonical per-layer suffixes to HF names.
+var llamaHFNames = map[string]string{
+	"attention_norm":  "input_layernorm.weight",
+	"ffn_norm":        "post_attention_layernorm.weight",
+	"attention.wq":    "self_attn.q_proj.weight",
+	"attention.wk":    "self_attn.k_proj.weight",
+	"attention.wv":    "self_attn.v_proj.weight",
+	"attention.wo":    "self_attn.o_proj.weight",
+	"feed_forward.w1": "mlp.gate_proj.weight",
+	"feed_forward.w2": "mlp.down_proj.weight",
+	"feed_forward.w3": "mlp.up_proj.weight",
+}
+
+// HF's Llama uses "rotate half" rotary positions; Meta's (and llama2.c's, and
+// privlm's) rotate interleaved pairs. HF's conversion script permutes the q
+// and k rows within each head: Meta row 2j+p becomes HF row p*hd/2+j.
+func ropeToHF(t *Tensor, heads int) *Tensor   { return permuteRows(t, heads, true) }
+func ropeFromHF(t *Tensor, heads int) *Tensor { return permuteRows(t, heads, false) }
+
+func permuteRows(t *Tensor, heads int, toHF bool) *Tensor {
+	rows, cols := t.Shape[0], t.Shape[1]
+	hd := rows / heads
+	out := &Tensor{Shape: append([]int(nil), t.Shape...), Data: make([]float32, len(t.Data))}
+	for h := range heads {
+		for j := range hd / 2 {
+			for p := range 2 {
+				meta := h*hd + 2*j + p
+				hf := h*hd + p*hd/2 + j
+				src, dst := meta, hf
+				if !toHF {
+					src, dst = hf, meta
+				}
+				copy(out.Data[dst*cols:(dst+1)*cols], t.Data[src*cols:(src+1)*cols])
+			}
+		}
+	}
+	return out
+}
+
+func transpose(t *Tensor) *Tensor {
+	r, c := t.Shape[0], t.Shape[1]
+	out := &Tensor{Shape: []int{c, r}, Data: make([]float32, len(t.Data))}
+	for i := range r {
+		for j := range c {
+			out.Data[j*r+i] = t.Data[i*c+j]
+		}
+	}
+	return out
+}
+
+func toHFNames(c Config, w Weights) map[string]*Tensor {
+	out := map[string]*Tensor{}
+	if c.Arch == GPT2 {
+		out["wte.weight"] = w["wte"]
+		out["wpe.weight"] = w["wpe"]
+		out["ln_f.weight"], out["ln_f.bias"] = w["ln_f.weight"], w["ln_f.bias"]
+		for i := range c.Layers {
+			p := fmt.Sprintf("h.%d.", i)
+			for _, n := range []string{"ln_1.weight", "ln_1.bias", "ln_2.weight", "ln_2.bias"} {
+				out[p+n] = w[p+n]
+			}
+			// Conv1D weights are [in, out]; c_attn packs q, k, v along out.
+			D := c.Dim
+			qkv := &Tensor{Shape: []int{D, 3 * D}, Data: make([]float32, 3*D*D)}
+			bias := &Tensor{Shape: []int{3 * D}, Data: make([]float32, 3*D)}
+			for k, m := range []string{"q", "k", "v"} {
+				wt := transpose(w[p+"attn.w"+m])
+				for i := range D {
+					copy(qkv.Data[i*3*D+k*D:i*3*D+(k+1)*D], wt.Data[i*D:(i+1)*D])
+				}
+				copy(bias.Data[k*D:(k+1)*D], w[p+"attn.b"+m].Data)
+			}
+			out[p+"attn.c_attn.weight"], out[p+"attn.c_attn.bias"] = qkv, bias
+			out[p+"attn.c_proj.weight"], out[p+"attn.c_proj.bias"] = transpose(w[p+"attn.wo"]), w[p+"attn.bo"]
+			out[p+"mlp.c_fc.weight"], out[p+"mlp.c_fc.bias"] = transpose(w[p+"mlp.fc_w"]), w[p+"mlp.fc_b"]
+			out[p+"mlp.c_proj.weight"], out[p+"mlp.c_proj.bias"] = transpose(w[p+"mlp.proj_w"]), w[p+"mlp.proj_b"]
+		}
+		return out
+	}
+	out["model.embed_tokens.weight"] = w["tok_embeddings"]
+	out["model.norm.weight"] = w["norm"]
+	if !c.TiedEmbeddings {
+		out["lm_head.weight"] = w["output"]
+	}
+	for i := range c.Layers {
+		for suffix, hfName := range llamaHFNames {
+			t := w[fmt.Sprintf("layers.%d.%s", i, suffix)]
+			switch suffix {
+			case "attention.wq":
+				t = ropeToHF(t, c.Heads)
+			case "attention.wk":
+				t = ropeToHF(t, c.KVHeads)
+			}
+			out[fmt.Sprintf("model.layers.%d.%s", i, hfName)] = t
+		}
+	}
+	return out
+}
+
+func fromHFNames(c Config, hf map[string]*Tensor) (Weights, error) {
+	w := Weights{}
+	get := func(name string) (*Tensor, error) {
+		if t, ok := hf[name]; ok {
+			return t, nil
+		}
+		if t, ok := hf["transformer."+name]; ok {
+			return t, nil
+		}
+		return nil, fmt.Errorf("missing tensor %s", name)
+	}
+	if c.Arch == GPT2 {
+		for _, pair := range [][2]string{{"wte", "wte.weight"}, {"wpe", "wpe.weight"}, {"ln_f.weight", "ln_f.weight"}, {"ln_f.bias", "ln_f.bias"}} {
+			t, err := get(pair[1])
+			if err != nil {
+				return nil, err
+			}
+			w[pair[0]] = t
+		}
+		D := c.Dim
+		for i := range c.Layers {
+			p := fmt.Sprintf("h.%d.", i)
+			for _, n := range []string{"ln_1.weight", "ln_1.bias", "ln_2.weight", "ln_2.bias"} {
+				t, err := get(p + n)
+				if err != nil {
+					return nil, err
+				}
+				w[p+n] = t
+			}
+			qkv, err := get(p + "attn.c_attn.weight")
+			if err != nil {
+				return nil, err
+			}
+			qkvBias, err := get(p + "attn.c_attn.bias")
+			if err != nil {
+				return nil, err
+			}
+			if len(qkv.Shape) != 2 || qkv.Shape[0] != D || qkv.Shape[1] != 3*D || len(qkvBias.Data) != 3*D {
+				return nil, fmt.Errorf("%sattn.c_attn has shape %v, want [%d %d]", p, qkv.Shape, D, 3*D)
+			}
+			for k, m := range []string{"q", "k", "v"} {
+				part := &Tensor{Shape: []int{D, D}, Data: make([]float32, D*D)}
+				for r := range D {
+					copy(part.Data[r*D:(r+1)*D], qkv.Data[r*3*D+k*D:r*3*D+(k+1)*D])
+				}
+				w[p+"attn.w"+m] = transpose(part)
+				w[p+"attn.b"+m] = &Tensor{Shape: []int{D}, Data: qkvBias.Data[k*D : (k+1)*D]}
+			}
+			for _, pair := range [][3]string{{"attn.wo", "attn.bo", "attn.c_proj"}, {"mlp.fc_w", "mlp.fc_b", "mlp.c_fc"}, {"mlp.proj_w", "mlp.proj_b", "mlp.c_proj"}} {
+				wt, err := get(p + pair[2] + ".weight")
+				if err != nil {
+					return nil, err
+				}
+				bt, err := get(p + pair[2] + ".bias")
+				if err != nil {
+					return nil, err
+				}
+				if len(wt.Shape) != 2 {
+					return nil, fmt.Errorf("%s%s.weight has shape %v, want a matrix", p, pair[2], wt.Shape)
+				}
+				w[p+pair[0]], w[p+pair[1]] = transpose(wt), bt
+			}
+		}
+		return w, nil
+	}
+	emb, err := get("model.embed_tokens.weight")
+	if err != nil {
+		return nil, err
+	}
+	w["tok_embeddings"] = emb
+	if w["norm"], err = get("model.norm.weight"); err != nil {
+		return nil, err
+	}
+	if !c.TiedEmbeddings {
+		if w["output"], err = get("lm_head.weight"); err != nil {
+			return nil, err
+		}
+	}
+	for i := range c.Layers {
+		for suffix, hfName := range llamaHFNames {
+			t, err := get(fmt.Sprintf("model.layers.%d.%s", i, hfName))
+			if err != nil {
+				return nil, err
+			}
+			if len(t.Shape) == 2 {
+				switch suffix {
+				case "attention.wq":
+					t = ropeFromHF(t, c.Heads)
+				case "attention.wk":
+					t = ropeFromHF(t, c.KVHeads)
+				}
+			}
+			w[fmt.Sprintf("layers.%d.%s", i, suffix)] = t
+		}
+	}
+	return w, nil
+}
