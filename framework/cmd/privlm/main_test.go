@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/privlm/privlm/framework/internal/shareddata"
+)
+
+func run(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	status := runMain(args, &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut})
+	return out.String(), errOut.String(), status
+}
+
+func TestLMScoreJSON(t *testing.T) {
+	ckpt := shareddata.Path(t, "models/stories260K.bin")
+	tok := shareddata.Path(t, "models/tok512.bin")
+	out, stderr, status := run(t, "Once upon a time, there was a little girl named Lily. She loved to play outside in the park.\n\n",
+		"lm", "score", "--checkpoint", ckpt, "--tokenizer", tok, "--json")
+	if status != 0 {
+		t.Fatalf("status %d, stderr %s", status, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("got %d output lines for 2 input lines:\n%s", len(lines), out)
+	}
+	var rec struct {
+		Text   string  `json:"text"`
+		IDs    []int   `json:"ids"`
+		LogLik float64 `json:"loglik"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.IDs[0] != 1 || len(rec.IDs) != 32 {
+		t.Errorf("ids %v: want BOS (1) then 31 tokens", rec.IDs)
+	}
+	if perTok := rec.LogLik / float64(len(rec.IDs)-1); perTok < -0.19 || perTok > -0.17 {
+		t.Errorf("loglik %.4f (%.4f per token), want about -0.18 per token", rec.LogLik, perTok)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &rec); err != nil || rec.LogLik != 0 || len(rec.IDs) != 1 {
+		t.Errorf("empty line: %s (want ids [1] and loglik 0)", lines[1])
+	}
+}
+
+func TestCLIErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"nope"}, "unknown command"},
+		{[]string{"lm", "score"}, "--checkpoint is required"},
+		{[]string{"lm", "score", "--checkpoint", "/nonexistent.bin", "--tokenizer", "gpt2"}, "no such file"},
+		{[]string{"lm", "frobnicate"}, "unknown subcommand"},
+		{[]string{"version", "--bogus"}, "flag provided but not defined"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, stderr, status := run(t, "", tc.args...)
+			if status == 0 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("status %d stderr %q, want failure containing %q", status, stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestVersionJSON(t *testing.T) {
+	out, _, status := run(t, "", "version", "--json")
+	var v map[string]any
+	if status != 0 || json.Unmarshal([]byte(out), &v) != nil || v["version"] == "" || v["backend"] == nil {
+		t.Fatalf("version --json = %q (status %d)", out, status)
+	}
+}
