@@ -28,10 +28,10 @@ func randTensor(r *rand.Rand, dims ...int) *tensors.Tensor {
 func TestFastDotGeneralGradientMatchesGoMLX(t *testing.T) {
 	be := backend.MustNew("")
 	tests := []struct {
-		name       string
-		lhsDims    []int
-		rhsDims    []int
-		equation   string
+		name     string
+		lhsDims  []int
+		rhsDims  []int
+		equation string
 	}{
 		{"matmul", []int{3, 4}, []int{4, 5}, "ij,jk->ik"},
 		{"linear out-in", []int{2, 3, 4}, []int{5, 4}, "bti,oi->bto"},
