@@ -7,6 +7,7 @@ require (
 	github.com/pkoukk/tiktoken-go v0.1.8
 	github.com/pkoukk/tiktoken-go-loader v0.0.2
 	github.com/x448/float16 v0.8.4
+	gonum.org/v1/gonum v0.16.0
 	google.golang.org/protobuf v1.36.10
 )
 

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/privlm/privlm/framework/privacy"
+)
+
+func init() {
+	register("accountant", "privacy accounting: epsilon, sigma, ewtune-table", subcommands("accountant", map[string]func([]string, *env) error{
+		"epsilon":      runAccountantEpsilon,
+		"sigma":        runAccountantSigma,
+		"ewtune-table": runEWTuneTable,
+	}))
+}
+
+// accountantFlags are the flags shared by epsilon and sigma.
+type accountantFlags struct {
+	name  *string
+	q     *float64
+	steps *int
+	delta *float64
+	order *int
+	json  *bool
+}
+
+func addAccountantFlags(fs interface {
+	String(string, string, string) *string
+	Float64(string, float64, string) *float64
+	Int(string, int, string) *int
+	Bool(string, bool, string) *bool
+}) accountantFlags {
+	return accountantFlags{
+		name:  fs.String("accountant", "pld", "accountant: edgeworth, gdp, pld or rdp"),
+		q:     fs.Float64("sample-rate", 0, "Poisson sample rate q (batch size / dataset size), 0 < q <= 1"),
+		steps: fs.Int("steps", 0, "number of steps"),
+		delta: fs.Float64("delta", 1e-5, "delta, 0 < delta < 1"),
+		order: fs.Int("order", 1, "Edgeworth expansion order (1 or 2)"),
+		json:  fs.Bool("json", false, "print JSON"),
+	}
+}
+
+func (f accountantFlags) accountant() (privacy.Accountant, error) {
+	if *f.name == "edgeworth" {
+		if *f.order != 1 && *f.order != 2 {
+			return nil, fmt.Errorf("--order %d: the Edgeworth expansion order must be 1 or 2", *f.order)
+		}
+		return privacy.NewEdgeworth(*f.order), nil
+	}
+	return privacy.Lookup(*f.name)
+}
+
+func runAccountantEpsilon(args []string, e *env) error {
+	fs := newFlags("accountant epsilon", "accountant epsilon --accountant NAME --sigma S --sample-rate Q --steps T --delta D [--order 1|2] [--json]", e.stderr)
+	f := addAccountantFlags(fs)
+	sigma := fs.Float64("sigma", 0, "noise multiplier sigma (> 0)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	acc, err := f.accountant()
+	if err != nil {
+		return err
+	}
+	report, err := privacy.Account(acc, privacy.Single(*sigma, *f.q, *f.steps), *f.delta)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Accountant string            `json:"accountant"`
+		Epsilon    float64           `json:"epsilon"`
+		Delta      float64           `json:"delta"`
+		Sigma      float64           `json:"sigma"`
+		SampleRate float64           `json:"sample_rate"`
+		Steps      int               `json:"steps"`
+		Guarantee  privacy.Guarantee `json:"guarantee"`
+		Order      int               `json:"order,omitempty"`
+		PLDEpsilon *float64          `json:"pld_epsilon,omitempty"`
+		Note       string            `json:"note,omitempty"`
+	}{acc.Name(), report.Epsilon, *f.delta, *sigma, *f.q, *f.steps, report.Guarantee, 0, report.PLDEpsilon, report.Note}
+	if acc.Name() == "edgeworth" {
+		out.Order = *f.order
+	}
+	if *f.json {
+		return json.NewEncoder(e.stdout).Encode(out)
+	}
+	fmt.Fprintf(e.stdout, "%s: epsilon = %.6g at delta = %g (%s)\n", out.Accountant, out.Epsilon, out.Delta, out.Guarantee)
+	if out.PLDEpsilon != nil {
+		fmt.Fprintf(e.stdout, "pld upper bound for the same noise: epsilon = %.6g\n", *out.PLDEpsilon)
+	}
+	return nil
+}
+
+func runAccountantSigma(args []string, e *env) error {
+	fs := newFlags("accountant sigma", "accountant sigma --accountant NAME --epsilon E --sample-rate Q --steps T --delta D [--search bisection|ewtune-grid|opacus] [--json]", e.stderr)
+	f := addAccountantFlags(fs)
+	target := fs.Float64("epsilon", 0, "target epsilon (> 0)")
+	search := fs.String("search", string(privacy.Bisection), "search: bisection (smallest sigma meeting the target), ewtune-grid (EW-Tune's grid) or opacus (Opacus' get_noise_multiplier)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	acc, err := f.accountant()
+	if err != nil {
+		return err
+	}
+	sigma, _, err := privacy.Sigma(acc, privacy.Search(*search), *target, *f.delta, *f.q, *f.steps)
+	if err != nil {
+		return err
+	}
+	report, err := privacy.Account(acc, privacy.Single(sigma, *f.q, *f.steps), *f.delta)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Accountant    string            `json:"accountant"`
+		Sigma         float64           `json:"sigma"`
+		TargetEpsilon float64           `json:"target_epsilon"`
+		Epsilon       float64           `json:"epsilon"`
+		Delta         float64           `json:"delta"`
+		SampleRate    float64           `json:"sample_rate"`
+		Steps         int               `json:"steps"`
+		Search        string            `json:"search"`
+		Guarantee     privacy.Guarantee `json:"guarantee"`
+		PLDEpsilon    *float64          `json:"pld_epsilon,omitempty"`
+		Note          string            `json:"note,omitempty"`
+	}{acc.Name(), sigma, *target, report.Epsilon, *f.delta, *f.q, *f.steps, *search, report.Guarantee, report.PLDEpsilon, report.Note}
+	if *f.json {
+		return json.NewEncoder(e.stdout).Encode(out)
+	}
+	fmt.Fprintf(e.stdout, "%s: sigma = %.6g gives epsilon = %.6g at delta = %g (%s, %s search)\n", out.Accountant, out.Sigma, out.Epsilon, out.Delta, out.Guarantee, out.Search)
+	if out.PLDEpsilon != nil {
+		fmt.Fprintf(e.stdout, "pld upper bound at this sigma: epsilon = %.6g\n", *out.PLDEpsilon)
+	}
+	return nil
+}
+
+func runEWTuneTable(args []string, e *env) error {
+	fs := newFlags("accountant ewtune-table", "accountant ewtune-table [--json]", e.stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	progress := func(done, total int) {}
+	if isTerminal(e.stderr) {
+		progress = func(done, total int) { fmt.Fprintf(e.stderr, "\rEW-Tune table: %d/%d rows", done, total) }
+	}
+	rows, err := privacy.EWTuneTable([]float64{1e-5, 1e-6}, progress)
+	if isTerminal(e.stderr) {
+		fmt.Fprintln(e.stderr)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(rows)
+	}
+	fmt.Fprintf(e.stdout, "EW-Tune settings: batch %d, %d epochs, epsilon %g; sigmas by EW-Tune's grid search\n\n",
+		privacy.EWTuneBatch, privacy.EWTuneEpochs, privacy.EWTuneEpsilon)
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "task\tdelta\tq\tsteps\tsigma rdp\tsigma pld\tsigma edgeworth\tvs rdp %\tvs pld %\tpld eps at edgeworth sigma\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%g\t%.5f\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%.3f\t\n", r.Task, r.Delta, r.SampleRate, r.Steps,
+			r.SigmaRDP, r.SigmaPLD, r.SigmaEdgeworth, r.ReductionVsRDP, r.ReductionVsPLD, r.PLDEpsilonAtEdgeworthSigma)
+	}
+	return tw.Flush()
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
