@@ -11,7 +11,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
-	"github.com/privlm/privlm/framework/internal/shareddata"
+	"github.com/privlm/privlm/framework/shareddata"
 	"github.com/privlm/privlm/framework/tokenizer"
 )
 
@@ -242,7 +242,7 @@ func TestCapPerUser(t *testing.T) {
 func TestDedupWithinUser(t *testing.T) {
 	recs := []Record{
 		{UserID: "a", DocID: "1", Text: "Hello, world! This is my post."},
-		{UserID: "a", DocID: "2", Text: "hello world   this is MY post"},   // exact after normalisation
+		{UserID: "a", DocID: "2", Text: "hello world   this is MY post"},  // exact after normalisation
 		{UserID: "b", DocID: "3", Text: "Hello, world! This is my post."}, // other user: kept
 		{UserID: "a", DocID: "4", Text: "The quick brown fox jumps over the lazy dog near the river bank today"},
 		{UserID: "a", DocID: "5", Text: "The quick brown fox jumps over the lazy dog near the river bank today!!"},

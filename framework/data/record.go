@@ -248,7 +248,9 @@ type RowError struct {
 	Msg    string
 }
 
-func (e *RowError) Error() string { return fmt.Sprintf("row %d, column %s: %s", e.Row, e.Column, e.Msg) }
+func (e *RowError) Error() string {
+	return fmt.Sprintf("row %d, column %s: %s", e.Row, e.Column, e.Msg)
+}
 
 // Validate checks the content: every row has a user id, a doc id unique in
 // the file, and non-empty valid UTF-8 text; optional columns are valid UTF-8.

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/privlm/privlm/framework/backend"
-	"github.com/privlm/privlm/framework/internal/shareddata"
+	"github.com/privlm/privlm/framework/shareddata"
 	"github.com/privlm/privlm/framework/tokenizer"
 )
 

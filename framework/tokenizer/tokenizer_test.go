@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/privlm/privlm/framework/internal/shareddata"
+	"github.com/privlm/privlm/framework/shareddata"
 )
 
 var roundTripTexts = []string{

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/privlm/privlm/framework/internal/shareddata"
+	"github.com/privlm/privlm/framework/shareddata"
 )
 
 func run(t *testing.T, stdin string, args ...string) (string, string, int) {
