@@ -163,6 +163,9 @@ func readGLUETSV(path string, emit func(a, b, label string) error) error {
 		return -1
 	}
 	a := pick("question", "question1", "sentence1", "sentence")
+	if a < 0 {
+		return fmt.Errorf("no text column in header %v", header)
+	}
 	b := -1
 	switch header[a] {
 	case "question":
@@ -173,9 +176,6 @@ func readGLUETSV(path string, emit func(a, b, label string) error) error {
 		b = pick("sentence2")
 	}
 	lab := pick("label", "is_duplicate", "gold_label")
-	if a < 0 {
-		return fmt.Errorf("no text column in header %v", header)
-	}
 	if lab < 0 {
 		return nil // GLUE test files have no labels
 	}
