@@ -1,0 +1,170 @@
+package oracle
+
+import (
+	"context"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/privlm/privlm/framework/attack"
+	"github.com/privlm/privlm/framework/backend"
+	"github.com/privlm/privlm/framework/lm"
+	"github.com/privlm/privlm/framework/plugin"
+	"github.com/privlm/privlm/framework/shareddata"
+	"github.com/privlm/privlm/framework/tokenizer"
+)
+
+// buildPlugin compiles a built-in plugin for the test.
+func buildPlugin(tb testing.TB, name string) string {
+	tb.Helper()
+	out := filepath.Join(tb.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", out, "github.com/privlm/privlm/plugins/"+name)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("building %s: %v\n%s", name, err, b)
+	}
+	return out
+}
+
+// models returns stories260K as the target and a perturbed copy as the reference.
+func models(tb testing.TB) (*lm.Model, *lm.Model, tokenizer.Tokenizer) {
+	tb.Helper()
+	cfg, w, err := lm.ReadLlama2C(shareddata.Path(tb, "models/stories260K.bin"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	be := backend.MustNew("")
+	target, err := lm.FromWeights(cfg, w, be)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, t := range w {
+		for i := range t.Data {
+			t.Data[i] += float32(r.NormFloat64() * 0.01)
+		}
+	}
+	ref, err := lm.FromWeights(cfg, w, be)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tok, err := tokenizer.Load(shareddata.Path(tb, "models/tok512.bin"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return target, ref, tok
+}
+
+// TestUserInferenceThroughPlugin: the built-in user-inference plugin, run as
+// a separate process, gives exactly the scores computed in-process.
+func TestUserInferenceThroughPlugin(t *testing.T) {
+	target, ref, tok := models(t)
+	o, err := New(target, ref, tok, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := plugin.AttackRequest{Users: []plugin.UserSamples{
+		{UserID: "lily", Texts: []string{"Once upon a time, there was a little girl named Lily.", "She loved to play outside in the park."}},
+		{UserID: "tom", Texts: []string{"Tom had a red ball.", "The dog ran fast.", "They were happy."}},
+	}}
+	c, err := plugin.Open(buildPlugin(t, "user-inference"), plugin.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, agg := range attack.Aggregations {
+		if err := c.Configure(context.Background(), plugin.Config{"aggregation": agg}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Attack(context.Background(), req, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]float64{}
+		for _, s := range resp.Scores {
+			got[s.UserID] = s.Score
+		}
+		ts, _ := target.NewScorer(4)
+		rs, _ := ref.NewScorer(4)
+		for _, u := range req.Users {
+			a, _ := ts.ScoreTexts(tok, u.Texts)
+			b, _ := rs.ScoreTexts(tok, u.Texts)
+			var per []float64
+			for i := range a {
+				per = append(per, attack.UserInference(a[i].LogLik, b[i].LogLik))
+			}
+			want, _ := attack.Aggregate(per, agg)
+			if got[u.UserID] != want {
+				t.Errorf("%s/%s: plugin %v, in-process %v (want exactly equal)", agg, u.UserID, got[u.UserID], want)
+			}
+		}
+	}
+}
+
+func benchTexts(tok tokenizer.Tokenizer, n, tokens int) []string {
+	r := rand.New(rand.NewPCG(5, 5))
+	texts := make([]string, n)
+	for i := range texts {
+		ids := make([]int, tokens)
+		for j := range ids {
+			ids[j] = 259 + r.IntN(tok.VocabSize()-259) // merged pieces, no raw bytes
+		}
+		texts[i] = tok.Decode(ids)
+	}
+	return texts
+}
+
+// BenchmarkOracleRoundTrip: 256 texts of about 128 tokens scored by the
+// target through a plugin (the built-in loss attack: one oracle call),
+// beside the same scoring in-process.
+func BenchmarkOracleRoundTrip(b *testing.B) {
+	target, ref, tok := models(b)
+	o, err := New(target, ref, tok, 32)
+	if err != nil {
+		b.Fatal(err)
+	}
+	texts := benchTexts(tok, 256, 128)
+	b.Run("in-process", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := o.LogLikelihood(context.Background(), plugin.Target, texts, false); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	c, err := plugin.Open(buildPlugin(b, "loss"), plugin.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	c.Configure(context.Background(), plugin.Config{})
+	req := plugin.AttackRequest{Users: []plugin.UserSamples{{UserID: "u", Texts: texts}}}
+	b.Run("through-plugin", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := c.Attack(context.Background(), req, o); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkPluginStart: start, handshake and Info of a plugin process.
+func BenchmarkPluginStart(b *testing.B) {
+	path := buildPlugin(b, "loss")
+	for b.Loop() {
+		c, err := plugin.Open(path, plugin.Options{Log: devNull(b)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+}
+
+func devNull(tb testing.TB) *os.File {
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { f.Close() })
+	return f
+}

@@ -1,0 +1,127 @@
+package plugin
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// DirEnvVar names extra plugin directories (separated by the OS list separator).
+const DirEnvVar = "PRIVLM_PLUGINS"
+
+// ModulePath is privlm's module path, used to find the source of built-ins.
+const ModulePath = "github.com/privlm/privlm"
+
+// Dirs returns the plugin directories searched: $PRIVLM_PLUGINS, then the
+// directory built-ins are built into.
+func Dirs() []string {
+	var dirs []string
+	if env := os.Getenv(DirEnvVar); env != "" {
+		dirs = append(dirs, filepath.SplitList(env)...)
+	}
+	return append(dirs, BuiltinDir())
+}
+
+// BuiltinDir is where BuildBuiltins puts the built-in plugin binaries.
+func BuiltinDir() string {
+	if d := os.Getenv("PRIVLM_CACHE"); d != "" {
+		return filepath.Join(d, "plugins")
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "privlm", "plugins")
+	}
+	return filepath.Join(os.TempDir(), "privlm-plugins")
+}
+
+// Discover lists the executable files in dirs; a plugin binary's file name
+// is its plugin name. Earlier directories win on name clashes.
+func Discover(dirs ...string) (map[string]string, error) {
+	found := map[string]string{}
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			info, err := e.Info()
+			if err != nil || !info.Mode().IsRegular() || info.Mode()&0o111 == 0 || strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			if _, dup := found[e.Name()]; !dup {
+				found[e.Name()] = filepath.Join(dir, e.Name())
+			}
+		}
+	}
+	return found, nil
+}
+
+// Find returns the binary of the named plugin, or a path given directly.
+func Find(nameOrPath string, dirs ...string) (string, error) {
+	if strings.ContainsRune(nameOrPath, os.PathSeparator) {
+		if _, err := os.Stat(nameOrPath); err != nil {
+			return "", fmt.Errorf("plugin %s: %w", nameOrPath, err)
+		}
+		return nameOrPath, nil
+	}
+	found, err := Discover(dirs...)
+	if err != nil {
+		return "", err
+	}
+	if p, ok := found[nameOrPath]; ok {
+		return p, nil
+	}
+	names := make([]string, 0, len(found))
+	for n := range found {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return "", fmt.Errorf("unknown plugin %q (found in %s: %s)", nameOrPath, strings.Join(dirs, ", "), strings.Join(names, ", "))
+}
+
+// ModuleRoot finds privlm's source tree above the working directory.
+func ModuleRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if f, err := os.Open(filepath.Join(dir, "go.mod")); err == nil {
+			sc := bufio.NewScanner(f)
+			sc.Scan()
+			f.Close()
+			if strings.TrimSpace(sc.Text()) == "module "+ModulePath {
+				return dir, nil
+			}
+		}
+		if filepath.Dir(dir) == dir {
+			return "", fmt.Errorf("privlm's source tree (go.mod of %s) is not above %s: build the plugins yourself (go build -o DIR ./plugins/...) and set %s=DIR", ModulePath, wd, DirEnvVar)
+		}
+	}
+}
+
+// BuildBuiltins compiles the built-in plugins (./plugins/...) into
+// BuiltinDir(). The Go build cache makes repeated calls cheap.
+func BuildBuiltins() (string, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	dir := BuiltinDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	cmd := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "./plugins/...")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the built-in plugins: %v\n%s", err, out)
+	}
+	return dir, nil
+}

@@ -1,0 +1,9 @@
+// Command loss is privlm's built-in "loss" plugin (see framework/plugin/builtin).
+package main
+
+import (
+	"github.com/privlm/privlm/framework/plugin"
+	"github.com/privlm/privlm/framework/plugin/builtin"
+)
+
+func main() { plugin.Serve(&builtin.Loss{}) }
