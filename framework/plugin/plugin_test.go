@@ -75,7 +75,10 @@ func open(t *testing.T, mode string, opts plugin.Options) *plugin.Client {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func TestAttackRoundTrip(t *testing.T) {
 	c := open(t, "ok", plugin.Options{})

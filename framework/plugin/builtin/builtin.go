@@ -95,7 +95,7 @@ func (*Loss) Info() plugin.Info {
 	return plugin.Info{Kind: plugin.KindAttack, Name: "loss", Version: buildinfo.Version,
 		Description: "loss attack: the target model's mean log-probability per token (no reference model)"}
 }
-func (*Loss) ConfigSchema() []plugin.Param      { return []plugin.Param{aggregationParam} }
+func (*Loss) ConfigSchema() []plugin.Param        { return []plugin.Param{aggregationParam} }
 func (a *Loss) Configure(cfg plugin.Config) error { a.agg = cfg.String("aggregation"); return nil }
 func (a *Loss) Score(ctx context.Context, req plugin.AttackRequest, oracle plugin.Oracle) (plugin.AttackResponse, error) {
 	target, err := scoreUsers(ctx, oracle, plugin.Target, req.Users, false)
@@ -112,7 +112,7 @@ func (*Zlib) Info() plugin.Info {
 	return plugin.Info{Kind: plugin.KindAttack, Name: "zlib", Version: buildinfo.Version,
 		Description: "zlib-calibrated loss (Carlini et al.): mean log-probability per token over zlib length"}
 }
-func (*Zlib) ConfigSchema() []plugin.Param      { return []plugin.Param{aggregationParam} }
+func (*Zlib) ConfigSchema() []plugin.Param        { return []plugin.Param{aggregationParam} }
 func (a *Zlib) Configure(cfg plugin.Config) error { a.agg = cfg.String("aggregation"); return nil }
 func (a *Zlib) Score(ctx context.Context, req plugin.AttackRequest, oracle plugin.Oracle) (plugin.AttackResponse, error) {
 	target, err := scoreUsers(ctx, oracle, plugin.Target, req.Users, false)
