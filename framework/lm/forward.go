@@ -12,6 +12,41 @@ import (
 // maskedScore is added to attention logits of masked positions.
 const maskedScore = -1e9
 
+// Tap records one parameterised op of a forward pass, for per-example
+// gradient computations (ghost clipping): its input, its output, and which
+// weights it uses.
+type Tap struct {
+	Kind TapKind
+	// Weight and Bias name the parameters ("" if none).
+	Weight, Bias string
+	// In is the op's input: activations [B,T,in] for linear and norm ops (for
+	// norms, the normalised activations), token ids [B,T] for embeddings.
+	In *Node
+	// Out is the op's output [B,T,out]; gradients are taken with respect to it.
+	Out *Node
+}
+
+// TapKind is the kind of a tapped op.
+type TapKind int
+
+const (
+	// TapLinear: Out = In @ Weight^T (+ Bias).
+	TapLinear TapKind = iota
+	// TapScale: Out = In * Weight (+ Bias), elementwise over the last axis (norm weights).
+	TapScale
+	// TapEmbedding: Out = Weight[In].
+	TapEmbedding
+)
+
+// Taps collects the taps of one forward pass when passed to LogitsWithTaps.
+type Taps struct{ List []Tap }
+
+func (t *Taps) add(tap Tap) {
+	if t != nil {
+		t.List = append(t.List, tap)
+	}
+}
+
 // param returns the graph value of a weight.
 func (m *Model) param(g *Graph, name string) *Node {
 	v, ok := m.vars[name]
@@ -24,7 +59,10 @@ func (m *Model) param(g *Graph, name string) *Node {
 // Logits builds the forward pass: tokens [B,T] int32 and valid [B,T] bool
 // (false marks padding, on either side) give logits [B,T,V] float32. A
 // position attends to itself and the valid positions before it.
-func (m *Model) Logits(tokens, valid *Node) *Node {
+func (m *Model) Logits(tokens, valid *Node) *Node { return m.LogitsWithTaps(tokens, valid, nil) }
+
+// LogitsWithTaps is Logits that also records every parameterised op in taps.
+func (m *Model) LogitsWithTaps(tokens, valid *Node, taps *Taps) *Node {
 	g := tokens.Graph()
 	if tokens.Rank() != 2 {
 		panic(fmt.Sprintf("lm: tokens must be [batch, seq], got %s", tokens.Shape()))
@@ -34,11 +72,12 @@ func (m *Model) Logits(tokens, valid *Node) *Node {
 		panic(fmt.Sprintf("lm: sequence length %d exceeds the model's context %d", T, m.Config.MaxSeqLen))
 	}
 	bias := attentionBias(g, valid, T)
+	f := fwd{m: m, g: g, taps: taps}
 	switch m.Config.Arch {
 	case GPT2:
-		return m.gpt2(g, tokens, bias)
+		return f.gpt2(tokens, bias)
 	default:
-		return m.llama(g, tokens, bias)
+		return f.llama(tokens, bias)
 	}
 }
 
@@ -58,13 +97,52 @@ func attentionBias(g *Graph, valid *Node, T int) *Node {
 	return Add(causalNode, padding)
 }
 
-// linear is x [B,T,in] times w [out,in] (+ bias [out]).
-func linear(x, w, b *Node) *Node {
-	y := Einsum("bti,oi->bto", x, w)
-	if b != nil {
-		y = Add(y, lastAxis(b, y.Rank()))
+// fwd builds one forward pass, recording taps when asked.
+type fwd struct {
+	m    *Model
+	g    *Graph
+	taps *Taps
+}
+
+func (f fwd) param(name string) *Node { return f.m.param(f.g, name) }
+
+// linear is x [B,T,in] times weight [out,in] (+ bias [out]).
+func (f fwd) linear(x *Node, weight, bias string) *Node {
+	y := Einsum("bti,oi->bto", x, f.param(weight))
+	if bias != "" {
+		y = Add(y, lastAxis(f.param(bias), y.Rank()))
 	}
+	f.taps.add(Tap{Kind: TapLinear, Weight: weight, Bias: bias, In: x, Out: y})
 	return y
+}
+
+// scale multiplies normalised activations by a weight (+ bias) and taps it.
+func (f fwd) scale(normed *Node, weight, bias string) *Node {
+	y := Mul(normed, lastAxis(f.param(weight), normed.Rank()))
+	if bias != "" {
+		y = Add(y, lastAxis(f.param(bias), normed.Rank()))
+	}
+	f.taps.add(Tap{Kind: TapScale, Weight: weight, Bias: bias, In: normed, Out: y})
+	return y
+}
+
+// embed looks up rows of table [V,D] for ids [B,T] and taps it.
+func (f fwd) embed(table string, ids *Node) *Node {
+	y := Gather(f.param(table), ExpandAxes(ids, -1))
+	f.taps.add(Tap{Kind: TapEmbedding, Weight: table, In: ids, Out: y})
+	return y
+}
+
+func (f fwd) rmsNorm(x *Node, weight string) *Node {
+	ms := ReduceAndKeep(Square(x), ReduceMean, -1)
+	return f.scale(Div(x, Sqrt(AddScalar(ms, f.m.Config.NormEps))), weight, "")
+}
+
+func (f fwd) layerNorm(x *Node, weight, bias string) *Node {
+	mean := ReduceAndKeep(x, ReduceMean, -1)
+	xc := Sub(x, mean)
+	variance := ReduceAndKeep(Square(xc), ReduceMean, -1)
+	return f.scale(Div(xc, Sqrt(AddScalar(variance, f.m.Config.NormEps))), weight, bias)
 }
 
 // lastAxis reshapes a vector to broadcast along the last axis of a rank-r tensor.
@@ -75,23 +153,6 @@ func lastAxis(v *Node, rank int) *Node {
 	}
 	dims[rank-1] = v.Shape().Dimensions[0]
 	return Reshape(v, dims...)
-}
-
-func rmsNorm(x, w *Node, eps float64) *Node {
-	ms := ReduceAndKeep(Square(x), ReduceMean, -1)
-	return Mul(Div(x, Sqrt(AddScalar(ms, eps))), lastAxis(w, x.Rank()))
-}
-
-func layerNorm(x, w, b *Node, eps float64) *Node {
-	mean := ReduceAndKeep(x, ReduceMean, -1)
-	xc := Sub(x, mean)
-	variance := ReduceAndKeep(Square(xc), ReduceMean, -1)
-	return Add(Mul(Div(xc, Sqrt(AddScalar(variance, eps))), lastAxis(w, x.Rank())), lastAxis(b, x.Rank()))
-}
-
-// embed looks up rows of table [V,D] for ids [B,T].
-func embed(table, ids *Node) *Node {
-	return Gather(table, ExpandAxes(ids, -1))
 }
 
 // rotary tables for interleaved pairs (llama2.c's layout): out = x*cos + swap(x)*sin,
@@ -134,32 +195,32 @@ func attention(q, k, v, bias *Node) *Node {
 	return Reshape(out, B, T, H*hd)
 }
 
-func (m *Model) llama(g *Graph, tokens, bias *Node) *Node {
-	c := m.Config
+func (f fwd) llama(tokens, bias *Node) *Node {
+	c := f.m.Config
 	dims := tokens.Shape().Dimensions
 	B, T := dims[0], dims[1]
 	hd := c.HeadDim()
-	cos, sin := ropeTables(g, T, hd, c.RopeTheta)
-	x := embed(m.param(g, "tok_embeddings"), tokens)
+	cos, sin := ropeTables(f.g, T, hd, c.RopeTheta)
+	x := f.embed("tok_embeddings", tokens)
 	for i := range c.Layers {
 		p := fmt.Sprintf("layers.%d.", i)
-		h := rmsNorm(x, m.param(g, p+"attention_norm"), c.NormEps)
-		q := Reshape(linear(h, m.param(g, p+"attention.wq"), nil), B, T, c.Heads, hd)
-		k := Reshape(linear(h, m.param(g, p+"attention.wk"), nil), B, T, c.KVHeads, hd)
-		v := Reshape(linear(h, m.param(g, p+"attention.wv"), nil), B, T, c.KVHeads, hd)
+		h := f.rmsNorm(x, p+"attention_norm")
+		q := Reshape(f.linear(h, p+"attention.wq", ""), B, T, c.Heads, hd)
+		k := Reshape(f.linear(h, p+"attention.wk", ""), B, T, c.KVHeads, hd)
+		v := Reshape(f.linear(h, p+"attention.wv", ""), B, T, c.KVHeads, hd)
 		a := attention(rope(q, cos, sin), rope(k, cos, sin), v, bias)
-		x = Add(x, linear(a, m.param(g, p+"attention.wo"), nil))
-		h = rmsNorm(x, m.param(g, p+"ffn_norm"), c.NormEps)
-		gate := linear(h, m.param(g, p+"feed_forward.w1"), nil)
-		up := linear(h, m.param(g, p+"feed_forward.w3"), nil)
-		x = Add(x, linear(Mul(Mul(gate, Sigmoid(gate)), up), m.param(g, p+"feed_forward.w2"), nil))
+		x = Add(x, f.linear(a, p+"attention.wo", ""))
+		h = f.rmsNorm(x, p+"ffn_norm")
+		gate := f.linear(h, p+"feed_forward.w1", "")
+		up := f.linear(h, p+"feed_forward.w3", "")
+		x = Add(x, f.linear(Mul(Mul(gate, Sigmoid(gate)), up), p+"feed_forward.w2", ""))
 	}
-	x = rmsNorm(x, m.param(g, "norm"), c.NormEps)
+	x = f.rmsNorm(x, "norm")
 	out := "tok_embeddings"
 	if !c.TiedEmbeddings {
 		out = "output"
 	}
-	return linear(x, m.param(g, out), nil)
+	return f.linear(x, out, "")
 }
 
 // gelu is GPT-2's tanh approximation ("gelu_new").
@@ -168,32 +229,37 @@ func gelu(x *Node) *Node {
 	return Mul(MulScalar(x, 0.5), OnePlus(Tanh(inner)))
 }
 
-func (m *Model) gpt2(g *Graph, tokens, bias *Node) *Node {
-	c := m.Config
+func (f fwd) gpt2(tokens, bias *Node) *Node {
+	c := f.m.Config
 	dims := tokens.Shape().Dimensions
 	B, T := dims[0], dims[1]
 	hd := c.HeadDim()
-	positions := Iota(g, shapes.Make(dtypes.Int32, 1, T), 1)
-	x := Add(embed(m.param(g, "wte"), tokens), embed(m.param(g, "wpe"), positions))
+	positions := BroadcastToDims(Iota(f.g, shapes.Make(dtypes.Int32, 1, T), 1), B, T)
+	x := Add(f.embed("wte", tokens), f.embed("wpe", positions))
 	for i := range c.Layers {
 		p := fmt.Sprintf("h.%d.", i)
-		h := layerNorm(x, m.param(g, p+"ln_1.weight"), m.param(g, p+"ln_1.bias"), c.NormEps)
+		h := f.layerNorm(x, p+"ln_1.weight", p+"ln_1.bias")
 		proj := func(n string) *Node {
-			return Reshape(linear(h, m.param(g, p+"attn.w"+n), m.param(g, p+"attn.b"+n)), B, T, c.Heads, hd)
+			return Reshape(f.linear(h, p+"attn.w"+n, p+"attn.b"+n), B, T, c.Heads, hd)
 		}
 		a := attention(proj("q"), proj("k"), proj("v"), bias)
-		x = Add(x, linear(a, m.param(g, p+"attn.wo"), m.param(g, p+"attn.bo")))
-		h = layerNorm(x, m.param(g, p+"ln_2.weight"), m.param(g, p+"ln_2.bias"), c.NormEps)
-		h = gelu(linear(h, m.param(g, p+"mlp.fc_w"), m.param(g, p+"mlp.fc_b")))
-		x = Add(x, linear(h, m.param(g, p+"mlp.proj_w"), m.param(g, p+"mlp.proj_b")))
+		x = Add(x, f.linear(a, p+"attn.wo", p+"attn.bo"))
+		h = f.layerNorm(x, p+"ln_2.weight", p+"ln_2.bias")
+		h = gelu(f.linear(h, p+"mlp.fc_w", p+"mlp.fc_b"))
+		x = Add(x, f.linear(h, p+"mlp.proj_w", p+"mlp.proj_b"))
 	}
-	x = layerNorm(x, m.param(g, "ln_f.weight"), m.param(g, "ln_f.bias"), c.NormEps)
-	return linear(x, m.param(g, "wte"), nil)
+	x = f.layerNorm(x, "ln_f.weight", "ln_f.bias")
+	return f.linear(x, "wte", "")
 }
 
 // TokenLogProbs gives log p(targets[b,t] | inputs[b,<=t]) as [B,T] float32.
 func (m *Model) TokenLogProbs(inputs, valid, targets *Node) *Node {
-	logits := m.Logits(inputs, valid)
+	return m.TokenLogProbsWithTaps(inputs, valid, targets, nil)
+}
+
+// TokenLogProbsWithTaps is TokenLogProbs recording taps.
+func (m *Model) TokenLogProbsWithTaps(inputs, valid, targets *Node, taps *Taps) *Node {
+	logits := m.LogitsWithTaps(inputs, valid, taps)
 	V := logits.Shape().Dimensions[2]
 	maxLogit := StopGradient(ReduceAndKeep(logits, ReduceMax, -1))
 	shifted := Sub(logits, maxLogit)

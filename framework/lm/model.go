@@ -133,3 +133,9 @@ func (m *Model) Clone() (*Model, error) {
 	}
 	return FromWeights(m.Config, w, m.Backend)
 }
+
+// Variable returns the GoMLX variable holding a weight (nil if unknown).
+func (m *Model) Variable(name string) *context.Variable { return m.vars[name] }
+
+// WeightNames lists the model's weights, sorted.
+func (m *Model) WeightNames() []string { return sortedKeys(m.vars) }
