@@ -1,0 +1,299 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/privlm/privlm/framework/data"
+	"github.com/privlm/privlm/framework/lm"
+	"github.com/privlm/privlm/framework/privacy"
+	"github.com/privlm/privlm/framework/tokenizer"
+)
+
+// Progress is reported after every step.
+type Progress struct {
+	Step, TotalSteps int
+	Loss             float64
+	ValLoss          float64 // NaN when not evaluated at this step
+	Epsilon          float64 // NaN without DP
+	Elapsed          time.Duration
+}
+
+// Options are a run's inputs besides the config.
+type Options struct {
+	// OutputDir receives checkpoints, the training log and the privacy report.
+	OutputDir string
+	// Tokenizer path recorded in checkpoints.
+	TokenizerPath string
+	// Progress, if not nil, is called after every step.
+	Progress func(Progress)
+	// Context, if not nil, stops the run when done (the run can be resumed).
+	Context context.Context
+}
+
+// Result says what a run wrote.
+type Result struct {
+	Best         string           `json:"best"`
+	BestStep     int              `json:"best_step"`
+	BestValLoss  float64          `json:"best_val_loss"`
+	Checkpoints  []CheckpointInfo `json:"checkpoints"`
+	Log          string           `json:"log"`
+	Privacy      *PrivacyReport   `json:"privacy,omitempty"`
+	Steps        int              `json:"steps"`
+	StoppedEarly bool             `json:"stopped_early"`
+}
+
+// CheckpointInfo describes a kept checkpoint.
+type CheckpointInfo struct {
+	Path    string  `json:"path"`
+	Step    int     `json:"step"`
+	ValLoss float64 `json:"val_loss"`
+}
+
+// example is one token window and its owner.
+type example struct {
+	ids  []int
+	user string
+}
+
+// state is what a run needs to resume, beside the checkpoint.
+type state struct {
+	Step         int              `json:"step"`
+	BestStep     int              `json:"best_step"`
+	BestValLoss  float64          `json:"-"`
+	BestLoss     *float64         `json:"best_val_loss"` // BestValLoss; null while +Inf
+	BadEvals     int              `json:"bad_evals"`
+	Checkpoints  []CheckpointInfo `json:"checkpoints"`
+	Log          []LogRow         `json:"log"`
+	Sigma        float64          `json:"sigma"`
+	StoppedEarly bool             `json:"stopped_early"`
+}
+
+const (
+	lastDir   = "last"
+	bestDir   = "best"
+	stateFile = "train_state.json"
+)
+
+// Run fine-tunes m on train, evaluating on val. If OutputDir holds a
+// checkpoint of an interrupted run with the same config, it resumes from it.
+func Run(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, valRecs []data.Record, cfg Config, opts Options) (Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return Result{}, err
+	}
+	if opts.OutputDir == "" {
+		return Result{}, fmt.Errorf("train: no output directory")
+	}
+	if err := os.MkdirAll(opts.OutputDir, 0o755); err != nil {
+		return Result{}, err
+	}
+	window := min(cfg.SeqLen, m.Config.MaxSeqLen)
+	examples := toExamples(tok, trainRecs, window)
+	if len(examples) == 0 {
+		return Result{}, fmt.Errorf("train: no training examples")
+	}
+	val := toExamples(tok, valRecs, window)
+	if len(val) > cfg.MaxValExamples && cfg.MaxValExamples > 0 {
+		r := rand.New(rand.NewPCG(cfg.Seed, 7))
+		r.Shuffle(len(val), func(i, j int) { val[i], val[j] = val[j], val[i] })
+		val = val[:cfg.MaxValExamples]
+	}
+	sampler, err := newSampler(examples, cfg)
+	if err != nil {
+		return Result{}, err
+	}
+	totalSteps := cfg.Steps
+	if totalSteps == 0 {
+		totalSteps = max(1, int(math.Ceil(cfg.Epochs*float64(sampler.units())/float64(cfg.BatchSize))))
+	}
+	// Resume?
+	st := state{BestValLoss: math.Inf(1)}
+	if b, err := os.ReadFile(filepath.Join(opts.OutputDir, stateFile)); err == nil && lm.IsCheckpointDir(filepath.Join(opts.OutputDir, lastDir)) {
+		if err := json.Unmarshal(b, &st); err != nil {
+			return Result{}, fmt.Errorf("train: %s: %w", stateFile, err)
+		}
+		st.BestValLoss = math.Inf(1)
+		if st.BestLoss != nil {
+			st.BestValLoss = *st.BestLoss
+		}
+		resumed, _, err := lm.LoadCheckpoint(filepath.Join(opts.OutputDir, lastDir), m.Backend)
+		if err != nil {
+			return Result{}, err
+		}
+		m = resumed
+	}
+	// Noise.
+	sigma := cfg.Sigma
+	if cfg.DP != "none" && sigma == 0 {
+		if st.Sigma > 0 {
+			sigma = st.Sigma
+		} else {
+			acc, _ := privacy.Lookup(cfg.Accountant)
+			sigma, _, err = privacy.Sigma(acc, privacy.Bisection, cfg.TargetEpsilon, cfg.Delta, sampler.q(), totalSteps)
+			if err != nil {
+				return Result{}, fmt.Errorf("train: calibrating the noise: %w", err)
+			}
+		}
+	}
+	st.Sigma = sigma
+	adam := optimizers.Adam().WeightDecay(cfg.WeightDecay).Done()
+	mode := cfg.Clip
+	if cfg.DP != "none" {
+		mode = "per-example"
+	}
+	step, err := NewStep(m, adam, mode, cfg.DP, cfg.ClipNorm, sampler.rows(), cfg.Seed)
+	if err != nil {
+		return Result{}, err
+	}
+	scorer, err := m.NewScorer(16)
+	if err != nil {
+		return Result{}, err
+	}
+	sched := lm.TrainConfig{LearningRate: cfg.LearningRate, WarmupSteps: min(cfg.WarmupSteps, totalSteps/10), TotalSteps: totalSteps}
+	evaluate := func() (float64, error) { return meanLoss(scorer, val) }
+	start := time.Now()
+	save := func(dir string) error {
+		return m.SaveCheckpoint(filepath.Join(opts.OutputDir, dir), opts.TokenizerPath)
+	}
+	for st.Step < totalSteps && !st.StoppedEarly {
+		if opts.Context != nil && opts.Context.Err() != nil {
+			return Result{}, fmt.Errorf("train: interrupted at step %d (resumable): %w", st.Step, opts.Context.Err())
+		}
+		s := st.Step + 1
+		batch, denom := sampler.batch(s, window)
+		res, err := step.Run(StepInputs{Batch: batch, LR: sched.LearningRateAt(s), Denominator: denom, Sigma: sigma})
+		if err != nil {
+			return Result{}, fmt.Errorf("step %d: %w", s, err)
+		}
+		st.Step = s
+		row := LogRow{Step: s, Epoch: float64(s*cfg.BatchSize) / float64(sampler.units()), TrainLoss: res.Loss,
+			ValLoss: math.NaN(), LR: sched.LearningRateAt(s), Epsilon: math.NaN(), ClippedFraction: res.ClippedFraction}
+		evalNow := (cfg.EvalEvery > 0 && s%cfg.EvalEvery == 0) || s == totalSteps
+		if evalNow && len(val) > 0 {
+			if row.ValLoss, err = evaluate(); err != nil {
+				return Result{}, err
+			}
+			if row.ValLoss < st.BestValLoss {
+				st.BestValLoss, st.BestStep, st.BadEvals = row.ValLoss, s, 0
+				if err := save(bestDir); err != nil {
+					return Result{}, err
+				}
+			} else if st.BadEvals++; cfg.Patience > 0 && st.BadEvals >= cfg.Patience {
+				st.StoppedEarly = true
+			}
+		}
+		if cfg.DP != "none" && (evalNow || st.StoppedEarly) {
+			if eps, err := privacy.NewRDP(privacy.RDPOptions{}).Epsilon(privacy.Single(sigma, sampler.q(), s), cfg.Delta); err == nil {
+				row.Epsilon = eps
+			}
+		}
+		st.Log = append(st.Log, row)
+		if cfg.CheckpointEvery > 0 && s%cfg.CheckpointEvery == 0 {
+			dir := fmt.Sprintf("step-%06d", s)
+			if err := save(dir); err != nil {
+				return Result{}, err
+			}
+			st.Checkpoints = append(st.Checkpoints, CheckpointInfo{Path: filepath.Join(opts.OutputDir, dir), Step: s, ValLoss: row.ValLoss})
+		}
+		if evalNow || st.StoppedEarly || (cfg.CheckpointEvery > 0 && s%cfg.CheckpointEvery == 0) {
+			if err := persist(m, opts, st); err != nil {
+				return Result{}, err
+			}
+		}
+		if opts.Progress != nil {
+			opts.Progress(Progress{Step: s, TotalSteps: totalSteps, Loss: res.Loss, ValLoss: row.ValLoss, Epsilon: row.Epsilon, Elapsed: time.Since(start)})
+		}
+	}
+	if len(val) == 0 { // no validation data: the last state is the best
+		if err := save(bestDir); err != nil {
+			return Result{}, err
+		}
+		st.BestStep = st.Step
+	}
+	logPath := filepath.Join(opts.OutputDir, "training_log.parquet")
+	if err := WriteLog(logPath, st.Log); err != nil {
+		return Result{}, err
+	}
+	res := Result{Best: filepath.Join(opts.OutputDir, bestDir), BestStep: st.BestStep, BestValLoss: st.BestValLoss,
+		Checkpoints: st.Checkpoints, Log: logPath, Steps: st.Step, StoppedEarly: st.StoppedEarly}
+	if cfg.DP != "none" {
+		rep, err := NewPrivacyReport(cfg, sigma, sampler.q(), st.Step)
+		if err != nil {
+			return Result{}, err
+		}
+		if err := writeJSON(filepath.Join(opts.OutputDir, "privacy_report.json"), rep); err != nil {
+			return Result{}, err
+		}
+		res.Privacy = &rep
+	}
+	if err := persist(m, opts, st); err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+// persist saves the resumable state: the "last" checkpoint, then the state file.
+func persist(m *lm.Model, opts Options, st state) error {
+	st.BestLoss = nil
+	if !math.IsInf(st.BestValLoss, 0) {
+		st.BestLoss = &st.BestValLoss
+	}
+	if err := m.SaveCheckpoint(filepath.Join(opts.OutputDir, lastDir), opts.TokenizerPath); err != nil {
+		return err
+	}
+	return writeJSON(filepath.Join(opts.OutputDir, stateFile), st)
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func toExamples(tok tokenizer.Tokenizer, recs []data.Record, window int) []example {
+	var out []example
+	for _, r := range recs {
+		for _, c := range data.Chunk(tok, r.Text, window) {
+			if len(c) >= 2 {
+				out = append(out, example{ids: c, user: r.UserID})
+			}
+		}
+	}
+	return out
+}
+
+// meanLoss is the mean per-token negative log-likelihood of examples.
+func meanLoss(s *lm.Scorer, exs []example) (float64, error) {
+	seqs := make([][]int, len(exs))
+	for i, e := range exs {
+		seqs[i] = e.ids
+	}
+	lps, err := s.TokenLogProbs(seqs)
+	if err != nil {
+		return 0, err
+	}
+	sum, n := 0.0, 0
+	for _, lp := range lps {
+		for _, v := range lp {
+			sum -= v
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN(), nil
+	}
+	return sum / float64(n), nil
+}
