@@ -1,0 +1,167 @@
+// Package metrics scores attacks: AUROC (ties count one half, i.e. the
+// Mann-Whitney U statistic), seeded bootstrap confidence intervals, TPR at
+// low FPR, and ROC curve points; plot.go draws them.
+package metrics
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+)
+
+// AUROC is the probability that a random member outscores a random
+// non-member, ties counting one half. It needs both classes.
+func AUROC(scores []float64, member []bool) (float64, error) {
+	if len(scores) != len(member) {
+		return 0, fmt.Errorf("metrics: %d scores for %d labels", len(scores), len(member))
+	}
+	for i, s := range scores {
+		if math.IsNaN(s) {
+			return 0, fmt.Errorf("metrics: score %d is NaN", i)
+		}
+	}
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return scores[idx[a]] < scores[idx[b]] })
+	// Mid-ranks over tie groups.
+	var posRankSum float64
+	nPos := 0
+	for i := 0; i < len(idx); {
+		j := i
+		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
+			j++
+		}
+		mid := float64(i+j+1) / 2 // ranks i+1..j
+		for k := i; k < j; k++ {
+			if member[idx[k]] {
+				posRankSum += mid
+				nPos++
+			}
+		}
+		i = j
+	}
+	nNeg := len(scores) - nPos
+	if nPos == 0 || nNeg == 0 {
+		return 0, fmt.Errorf("metrics: AUROC needs members and non-members (got %d and %d)", nPos, nNeg)
+	}
+	u := posRankSum - float64(nPos)*float64(nPos+1)/2
+	return u / (float64(nPos) * float64(nNeg)), nil
+}
+
+// ROCPoint is one threshold's false and true positive rates.
+type ROCPoint struct {
+	FPR, TPR, Threshold float64
+}
+
+// ROC returns the curve's corner points, from (0,0) to (1,1), with
+// thresholds in decreasing order as scikit-learn's roc_curve
+// (drop_intermediate=False): one point per distinct score.
+func ROC(scores []float64, member []bool) ([]ROCPoint, error) {
+	if len(scores) != len(member) {
+		return nil, fmt.Errorf("metrics: %d scores for %d labels", len(scores), len(member))
+	}
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+	nPos := 0
+	for _, m := range member {
+		if m {
+			nPos++
+		}
+	}
+	nNeg := len(member) - nPos
+	if nPos == 0 || nNeg == 0 {
+		return nil, fmt.Errorf("metrics: ROC needs members and non-members (got %d and %d)", nPos, nNeg)
+	}
+	pts := []ROCPoint{{0, 0, math.Inf(1)}}
+	tp, fp := 0, 0
+	for i := 0; i < len(idx); {
+		j := i
+		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
+			if member[idx[j]] {
+				tp++
+			} else {
+				fp++
+			}
+			j++
+		}
+		pts = append(pts, ROCPoint{FPR: float64(fp) / float64(nNeg), TPR: float64(tp) / float64(nPos), Threshold: scores[idx[i]]})
+		i = j
+	}
+	return pts, nil
+}
+
+// TPRAtFPR is the highest TPR reachable at FPR <= fpr on the ROC curve's
+// corner points (no interpolation: a threshold that exists).
+func TPRAtFPR(pts []ROCPoint, fpr float64) float64 {
+	best := 0.0
+	for _, p := range pts {
+		if p.FPR <= fpr+1e-12 {
+			best = math.Max(best, p.TPR)
+		}
+	}
+	return best
+}
+
+// Summary is what privlm reports for one attack.
+type Summary struct {
+	AUROC      float64 `json:"auroc"`
+	AUROCLo    float64 `json:"auroc_lo"`
+	AUROCHi    float64 `json:"auroc_hi"`
+	TPRAt01FPR float64 `json:"tpr_at_01fpr"`
+	TPRAt1FPR  float64 `json:"tpr_at_1fpr"`
+	TPRAt5FPR  float64 `json:"tpr_at_5fpr"`
+	NUsers     int     `json:"n_users"`
+	NMembers   int     `json:"n_members"`
+}
+
+// DefaultBootstrap is the number of bootstrap resamples (the paper uses 100+).
+const DefaultBootstrap = 1000
+
+// Summarize computes AUROC with a percentile bootstrap 95% interval
+// (resamples drawn from seed, members and non-members resampled
+// separately so every resample has both), and TPR at 0.1%, 1% and 5% FPR.
+func Summarize(scores []float64, member []bool, resamples int, seed uint64) (Summary, error) {
+	auc, err := AUROC(scores, member)
+	if err != nil {
+		return Summary{}, err
+	}
+	pts, _ := ROC(scores, member)
+	s := Summary{AUROC: auc, TPRAt01FPR: TPRAtFPR(pts, 0.001), TPRAt1FPR: TPRAtFPR(pts, 0.01), TPRAt5FPR: TPRAtFPR(pts, 0.05), NUsers: len(scores)}
+	var pos, neg []float64
+	for i, m := range member {
+		if m {
+			pos = append(pos, scores[i])
+		} else {
+			neg = append(neg, scores[i])
+		}
+	}
+	s.NMembers = len(pos)
+	if resamples <= 0 {
+		s.AUROCLo, s.AUROCHi = auc, auc
+		return s, nil
+	}
+	r := rand.New(rand.NewPCG(seed, 0xb007))
+	aucs := make([]float64, resamples)
+	bs := make([]float64, len(scores))
+	bm := make([]bool, len(scores))
+	for k := range aucs {
+		for i := range pos {
+			bs[i], bm[i] = pos[r.IntN(len(pos))], true
+		}
+		for i := range neg {
+			bs[len(pos)+i], bm[len(pos)+i] = neg[r.IntN(len(neg))], false
+		}
+		aucs[k], _ = AUROC(bs, bm)
+	}
+	slices.Sort(aucs)
+	q := func(p float64) float64 { return aucs[min(len(aucs)-1, int(p*float64(len(aucs))))] }
+	s.AUROCLo, s.AUROCHi = q(0.025), q(0.975)
+	return s, nil
+}

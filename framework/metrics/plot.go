@@ -1,0 +1,123 @@
+package metrics
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// Curve is a labelled ROC curve.
+type Curve struct {
+	Label  string
+	Points []ROCPoint
+}
+
+// ROCPlot draws ROC curves (linear axes with the chance diagonal, as the
+// paper's figures) and returns the image in format "svg" or "png".
+func ROCPlot(title string, curves []Curve, format string) ([]byte, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "false positive rate"
+	p.Y.Label.Text = "true positive rate"
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+	chance, _ := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+	chance.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}
+	chance.Color = color.Gray{Y: 150}
+	p.Add(chance)
+	for i, c := range curves {
+		xy := make(plotter.XYs, len(c.Points))
+		for j, pt := range c.Points {
+			xy[j].X, xy[j].Y = pt.FPR, pt.TPR
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return nil, err
+		}
+		l.Color = plotutil.Color(i)
+		l.Width = vg.Points(1.5)
+		p.Add(l)
+		p.Legend.Add(c.Label, l)
+	}
+	p.Legend.Left, p.Legend.Top = false, false
+	p.Legend.YOffs = vg.Points(12)
+	return render(p, format)
+}
+
+// HistogramPlot draws the score distributions of members and non-members.
+func HistogramPlot(title string, scores []float64, member []bool, format string) ([]byte, error) {
+	var in, out plotter.Values
+	for i, s := range scores {
+		if member[i] {
+			in = append(in, s)
+		} else {
+			out = append(out, s)
+		}
+	}
+	if len(in) == 0 || len(out) == 0 {
+		return nil, fmt.Errorf("metrics: histogram needs members and non-members")
+	}
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "attack score"
+	p.Y.Label.Text = "users"
+	for i, v := range []struct {
+		label string
+		vals  plotter.Values
+	}{{"held in (members)", in}, {"held out", out}} {
+		h, err := plotter.NewHist(v.vals, 20)
+		if err != nil {
+			return nil, err
+		}
+		c := plotutil.Color(i)
+		r, g, b, _ := c.RGBA()
+		h.FillColor = color.NRGBA{R: uint8(r >> 8), G: uint8(g >> 8), B: uint8(b >> 8), A: 110}
+		h.LineStyle.Color = c
+		p.Add(h)
+		p.Legend.Add(v.label, h)
+	}
+	return render(p, format)
+}
+
+func render(p *plot.Plot, format string) ([]byte, error) {
+	w, err := p.WriterTo(5*vg.Inch, 4*vg.Inch, strings.ToLower(format))
+	if err != nil {
+		return nil, fmt.Errorf("metrics: plot format %q: %w", format, err)
+	}
+	var buf bytes.Buffer
+	if _, err := w.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// WritePlot writes an image to path atomically; the format follows the
+// extension (.svg or .png).
+func WritePlot(path string, img []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, img, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// SortedCurves orders curves by label for stable legends.
+func SortedCurves(m map[string][]ROCPoint) []Curve {
+	var out []Curve
+	for k, v := range m {
+		out = append(out, Curve{Label: k, Points: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Label < out[j].Label })
+	return out
+}
