@@ -12,11 +12,13 @@ import (
 	"github.com/privlm/privlm/framework/tokenizer"
 )
 
-// LM answers with privlm language models.
+// LM answers with privlm language models. It caches per-token scores, so
+// several attacks over the same samples score each text once per model.
 type LM struct {
 	tok                  tokenizer.Tokenizer
 	target, reference    *lm.Scorer
 	maxTokens            int
+	cache                map[plugin.Model]map[string][]float64
 	Calls, TextsAnswered int
 }
 
@@ -31,7 +33,17 @@ func New(target, reference *lm.Model, tok tokenizer.Tokenizer, batch int) (*LM, 
 	if err != nil {
 		return nil, err
 	}
-	return &LM{tok: tok, target: ts, reference: rs, maxTokens: min(target.Config.MaxSeqLen, reference.Config.MaxSeqLen)}, nil
+	return &LM{tok: tok, target: ts, reference: rs, maxTokens: min(target.Config.MaxSeqLen, reference.Config.MaxSeqLen),
+		cache: map[plugin.Model]map[string][]float64{}}, nil
+}
+
+// SetMaxTokens truncates scored texts to n tokens after BOS (n <= 0 or above
+// the models' context: the context).
+func (o *LM) SetMaxTokens(n int) {
+	if n > 0 && n < o.maxTokens {
+		o.maxTokens = n
+		o.cache = map[plugin.Model]map[string][]float64{}
+	}
 }
 
 // Encode is the encoding the oracle scores: BOS, then at most the context's tokens.
@@ -54,13 +66,33 @@ func (o *LM) LogLikelihood(ctx context.Context, model plugin.Model, texts []stri
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	seqs := make([][]int, len(texts))
-	for i, t := range texts {
-		seqs[i] = o.Encode(t)
+	cache := o.cache[model]
+	if cache == nil {
+		cache = map[string][]float64{}
+		o.cache[model] = cache
 	}
-	lps, err := s.TokenLogProbs(seqs)
-	if err != nil {
-		return nil, err
+	var missing []string
+	var seqs [][]int
+	seen := map[string]bool{}
+	for _, t := range texts {
+		if _, ok := cache[t]; !ok && !seen[t] {
+			seen[t] = true
+			missing = append(missing, t)
+			seqs = append(seqs, o.Encode(t))
+		}
+	}
+	if len(seqs) > 0 {
+		got, err := s.TokenLogProbs(seqs)
+		if err != nil {
+			return nil, err
+		}
+		for i, t := range missing {
+			cache[t] = got[i]
+		}
+	}
+	lps := make([][]float64, len(texts))
+	for i, t := range texts {
+		lps[i] = cache[t]
 	}
 	o.Calls++
 	o.TextsAnswered += len(texts)

@@ -117,11 +117,43 @@ func BuildBuiltins() (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	cmd := exec.Command("go", "build", "-o", dir+string(os.PathSeparator), "./plugins/...")
+	// Build beside the directory, then rename changed binaries into place:
+	// a running plugin's binary is never written to.
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".plugins-build-*")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	cmd := exec.Command("go", "build", "-o", tmp+string(os.PathSeparator), "./plugins/...")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building the built-in plugins: %v\n%s", err, out)
 	}
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		built, target := filepath.Join(tmp, e.Name()), filepath.Join(dir, e.Name())
+		if same, _ := sameFile(built, target); same {
+			continue
+		}
+		if err := os.Rename(built, target); err != nil {
+			return "", err
+		}
+	}
 	return dir, nil
+}
+
+func sameFile(a, b string) (bool, error) {
+	ha, err := SHA256File(a)
+	if err != nil {
+		return false, err
+	}
+	hb, err := SHA256File(b)
+	if err != nil {
+		return false, err
+	}
+	return ha == hb, nil
 }

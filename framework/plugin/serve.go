@@ -49,8 +49,12 @@ func mustBe(ok bool, info Info, iface string) {
 	}
 }
 
+// stderr is the process's stderr before go-plugin redirects it: go-plugin
+// forwards what is written there to the host's log.
+var stderr = os.Stderr
+
 // Logger is the logger for plugin code: its lines reach the host's log (a
 // plugin's stdout belongs to the protocol).
 func Logger() hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Output: os.Stderr, JSONFormat: true, Level: hclog.Debug})
+	return hclog.New(&hclog.LoggerOptions{Output: stderr, JSONFormat: true, Level: hclog.Debug})
 }

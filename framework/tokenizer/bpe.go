@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"bufio"
+	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -128,6 +130,12 @@ func (t *ScoredBPE) Piece(id int) string { return t.pieces[id] }
 // a piece), then repeatedly merge the adjacent pair whose concatenation is the
 // best-scoring piece (the leftmost on ties).
 func (t *ScoredBPE) Encode(text string) []int {
+	return t.merge(t.initialIDs(text))
+}
+
+// initialIDs is the sequence before merges: the dummy prefix, then one id
+// per code point, or one per byte for code points that are not pieces.
+func (t *ScoredBPE) initialIDs(text string) []int {
 	if text == "" {
 		return nil
 	}
@@ -154,6 +162,12 @@ func (t *ScoredBPE) Encode(text string) []int {
 		}
 		i += size
 	}
+	return ids
+}
+
+// mergeNaive is llama2.c's merge loop verbatim (quadratic): the test oracle
+// for merge.
+func (t *ScoredBPE) mergeNaive(ids []int) []int {
 	var buf strings.Builder
 	for {
 		bestScore := float32(-1e10)
@@ -172,6 +186,91 @@ func (t *ScoredBPE) Encode(text string) []int {
 		ids[bestIdx] = bestID
 		ids = append(ids[:bestIdx+1], ids[bestIdx+2:]...)
 	}
+}
+
+// candidate is a mergeable adjacent pair: left symbol (by original
+// position), the ids it expects, and the merged id.
+type candidate struct {
+	score       float32
+	pos         int
+	left, right int
+	merged      int
+}
+
+// merge applies llama2.c's rule (repeatedly merge the best-scoring pair, the
+// leftmost on ties) in O(n log n) with a heap over a linked list of symbols.
+func (t *ScoredBPE) merge(ids []int) []int {
+	n := len(ids)
+	if n < 2 {
+		return ids
+	}
+	sym := slices.Clone(ids)
+	next := make([]int, n)
+	prev := make([]int, n)
+	alive := make([]bool, n)
+	for i := range n {
+		next[i], prev[i], alive[i] = i+1, i-1, true
+	}
+	next[n-1] = -1
+	h := &candidateHeap{}
+	var buf strings.Builder
+	push := func(i int) {
+		j := next[i]
+		if i < 0 || j < 0 {
+			return
+		}
+		buf.Reset()
+		buf.WriteString(t.pieces[sym[i]])
+		buf.WriteString(t.pieces[sym[j]])
+		if id, ok := t.index[buf.String()]; ok {
+			heap.Push(h, candidate{score: t.scores[id], pos: i, left: sym[i], right: sym[j], merged: id})
+		}
+	}
+	for i := 0; i+1 < n; i++ {
+		push(i)
+	}
+	for h.Len() > 0 {
+		c := heap.Pop(h).(candidate)
+		i := c.pos
+		j := next[i]
+		if !alive[i] || j < 0 || sym[i] != c.left || sym[j] != c.right {
+			continue // stale
+		}
+		sym[i] = c.merged
+		alive[j] = false
+		next[i] = next[j]
+		if next[j] >= 0 {
+			prev[next[j]] = i
+		}
+		if prev[i] >= 0 {
+			push(prev[i])
+		}
+		push(i)
+	}
+	out := ids[:0]
+	for i := 0; i >= 0; i = next[i] {
+		out = append(out, sym[i])
+	}
+	return out
+}
+
+// candidateHeap orders by score (highest first), then position (leftmost first).
+type candidateHeap []candidate
+
+func (h candidateHeap) Len() int { return len(h) }
+func (h candidateHeap) Less(a, b int) bool {
+	if h[a].score != h[b].score {
+		return h[a].score > h[b].score
+	}
+	return h[a].pos < h[b].pos
+}
+func (h candidateHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
+func (h *candidateHeap) Push(x any)   { *h = append(*h, x.(candidate)) }
+func (h *candidateHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // Decode concatenates pieces, turning <0xXX> pieces back into bytes and

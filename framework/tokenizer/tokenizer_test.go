@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"bytes"
 	"encoding/binary"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -192,5 +193,35 @@ func TestLlama2KnownIDs(t *testing.T) {
 	}
 	if got, want := tok.Encode("Hello world"), []int{15043, 3186}; !slices.Equal(got, want) {
 		t.Errorf("Encode(Hello world) = %v, want %v", got, want)
+	}
+}
+
+// TestFastMergeMatchesLlama2C: the heap-based merge gives exactly the ids of
+// llama2.c's quadratic loop, on real text and on random byte soup.
+func TestFastMergeMatchesLlama2C(t *testing.T) {
+	for _, path := range []string{shareddata.Path(t, "models/tok512.bin"), shareddata.Path(t, "models/llama2_tokenizer.model")} {
+		tok, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bpe := tok.(*ScoredBPE)
+		texts := append([]string{}, roundTripTexts...)
+		texts = append(texts, strings.Repeat("aaaa bbbb abab ", 40), "the the the then there their", "    spaces    and\ttabs\n\n")
+		r := rand.New(rand.NewPCG(1, 2))
+		for range 200 {
+			b := make([]byte, 1+r.IntN(80))
+			for i := range b {
+				b[i] = " etaoinshrdlu.,\n\u00e9"[r.IntN(16)]
+			}
+			texts = append(texts, string(b))
+		}
+		for _, text := range texts {
+			initial := bpe.Encode(text) // fast
+			// Rebuild the pre-merge sequence the same way and merge naively.
+			naive := bpe.mergeNaive(bpe.initialIDs(text))
+			if !slices.Equal(initial, naive) {
+				t.Fatalf("%s: %q: fast %v, llama2.c %v", tok.Name(), text, initial, naive)
+			}
+		}
 	}
 }

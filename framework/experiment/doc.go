@@ -1,0 +1,13 @@
+// Package experiment runs a user inference experiment end to end:
+//
+//	dataset -> user split (+ canaries) -> mitigation plugins -> fine-tuner
+//	plugin (from the reference model) -> attack plugins through the oracle
+//	-> metrics -> results
+//
+// Every stage writes under <out>/stages/<stage>-<hash>, the hash covering
+// its inputs, configuration and plugin versions; a stage is done when its
+// .done marker exists, so rerunning skips finished stages and an interrupted
+// run resumes (the fine-tuner resumes from its last checkpoint). Results go
+// to <out>: scores.parquet, metrics.parquet, training_log.parquet, roc.svg,
+// roc.png, scores_<attack>.svg and manifest.json, all written atomically.
+package experiment

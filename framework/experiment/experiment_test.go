@@ -1,0 +1,200 @@
+package experiment_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/privlm/privlm/framework/data"
+	"github.com/privlm/privlm/framework/duckdb"
+	"github.com/privlm/privlm/framework/experiment"
+	"github.com/privlm/privlm/framework/shareddata"
+)
+
+// tiny is a quick experiment: few users, short documents, few steps.
+func tiny(t *testing.T, name string) experiment.Config {
+	t.Helper()
+	shareddata.Path(t, "models/stories260K.bin")
+	c := experiment.Default()
+	c.Name = name
+	for _, kv := range []string{"dataset.name=shakespeare", "dataset.max_chars=200", "split.max_users=40", "split.max_docs=6",
+		"train.steps=12", "train.eval_every=4", "train.batch_size=8", "train.seq_len=32", "attacks=user-inference,loss", "bootstrap=200"} {
+		k, v, _ := strings.Cut(kv, "=")
+		if err := c.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c
+}
+
+func TestBadConfigsFailBeforeWork(t *testing.T) {
+	tests := []struct {
+		set  []string
+		want string
+	}{
+		{[]string{"nope=1"}, `unknown key "nope"`},
+		{[]string{"train.steps=many"}, `key "train.steps": "many" is not an integer`},
+		{[]string{"dataset.name=imagenet"}, `dataset.name: datasets: unknown dataset "imagenet"`},
+		{[]string{"attacks=loss,telepathy"}, `attacks: unknown plugin "telepathy"`},
+		{[]string{"attacks=loss?k=3"}, `unknown parameter "k"`},
+		{[]string{"mitigations=loss"}, "is a attack, not a mitigation"},
+		{[]string{"train.clip=sometimes"}, "train: train: clip"},
+		{[]string{"model.reference=/no/such/model.bin"}, "model.reference"},
+		{[]string{"split.held_in_fraction=2"}, "held_in_fraction"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.set, " "), func(t *testing.T) {
+			c := tiny(t, "bad")
+			out := t.TempDir()
+			var err error
+			for _, kv := range tc.set {
+				k, v, _ := strings.Cut(kv, "=")
+				if err = c.Set(k, v); err != nil {
+					break
+				}
+			}
+			if err == nil {
+				_, err = experiment.Run(context.Background(), c, out, nil)
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+			if entries, _ := os.ReadDir(out); len(entries) != 0 {
+				t.Errorf("a rejected config did work: %d entries in the run directory", len(entries))
+			}
+		})
+	}
+	// m larger than a user's samples fails before fine-tuning.
+	c := tiny(t, "m")
+	c.Attack.Samples = 50
+	out := t.TempDir()
+	_, err := experiment.Run(context.Background(), c, out, nil)
+	if err == nil || !strings.Contains(err.Error(), "attack.samples = 50") {
+		t.Fatalf("error %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(out, "stages", "finetune-*")); len(m) != 0 {
+		t.Error("fine-tuning started despite attack.samples")
+	}
+}
+
+// TestRedditEndToEnd runs a quick experiment on reddit users and checks the
+// results with DuckDB, joined with the dataset on user_id.
+func TestRedditEndToEnd(t *testing.T) {
+	shareddata.Path(t, "reddit_college.jsonl.gz")
+	c := tiny(t, "reddit-quick")
+	c.Set("dataset.name", "reddit")
+	c.Set("split.min_docs", "10")
+	c.Set("split.max_docs", "10")
+	out := t.TempDir()
+	var log bytes.Buffer
+	res, err := experiment.Run(context.Background(), c, out, &log)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if len(res.Metrics) != 2 {
+		t.Fatalf("%d metrics rows, want 2", len(res.Metrics))
+	}
+	for _, f := range []string{"scores.parquet", "metrics.parquet", "training_log.parquet", "roc.svg", "roc.png", "manifest.json"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	// A rerun skips every stage.
+	log.Reset()
+	if _, err := experiment.Run(context.Background(), c, out, &log); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(log.String(), "running") {
+		t.Errorf("rerun recomputed stages:\n%s", log.String())
+	}
+	duckdb.Available(t)
+	dataFile, _ := filepath.Glob(filepath.Join(out, "stages", "data-*", "data.parquet"))
+	rows, err := duckdb.Query(fmt.Sprintf(`SELECT s.attack, count(*) AS users, sum(CASE WHEN s.member THEN 1 ELSE 0 END) AS members, count(DISTINCT d.user_id) AS joined
+		FROM read_parquet('%s') s JOIN (SELECT DISTINCT user_id FROM read_parquet('%s')) d ON s.user_id = d.user_id GROUP BY s.attack ORDER BY s.attack`,
+		filepath.Join(out, "scores.parquet"), dataFile[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rows {
+		m := res.Metrics[i]
+		if r["attack"] != m.Attack || duckdb.Int(r["users"]) != m.NUsers || duckdb.Int(r["joined"]) != m.NUsers || duckdb.Int(r["members"]) != m.NMembers {
+			t.Errorf("DuckDB %v vs privlm %+v", r, m)
+		}
+	}
+	mrows, err := duckdb.Query(fmt.Sprintf("SELECT attack, auroc FROM read_parquet('%s') ORDER BY attack", filepath.Join(out, "metrics.parquet")))
+	if err != nil || len(mrows) != 2 {
+		t.Fatalf("metrics via DuckDB: %v %v", mrows, err)
+	}
+}
+
+// TestKilledRunResumes SIGKILLs `privlm run` during fine-tuning, reruns it,
+// and compares the results with an uninterrupted run.
+func TestKilledRunResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the pipeline three times")
+	}
+	bin := filepath.Join(t.TempDir(), "privlm")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/privlm/privlm/framework/cmd/privlm").CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	cfgFile := filepath.Join(t.TempDir(), "tiny.conf")
+	c := tiny(t, "resume")
+	_ = c
+	os.WriteFile(cfgFile, []byte(strings.Join([]string{"name = resume", "dataset.name = shakespeare", "dataset.max_chars = 200",
+		"split.max_users = 40", "split.max_docs = 6", "train.steps = 16", "train.eval_every = 4", "train.batch_size = 8",
+		"train.seq_len = 32", "attacks = user-inference,loss", "bootstrap = 200", ""}, "\n")), 0o644)
+	run := func(out string) *exec.Cmd {
+		cmd := exec.Command(bin, "run", "--config", cfgFile, "--out", out)
+		cmd.Env = os.Environ()
+		return cmd
+	}
+	whole := t.TempDir()
+	if out, err := run(whole).CombinedOutput(); err != nil {
+		t.Fatalf("uninterrupted run: %v\n%s", err, out)
+	}
+	killed := t.TempDir()
+	cmd := run(killed)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		states, _ := filepath.Glob(filepath.Join(killed, "stages", "finetune-*", "train_state.json"))
+		if len(states) > 0 {
+			break // at least one evaluation (step 4) is saved: mid-fine-tuning
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("fine-tuning never started")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if out, err := run(killed).CombinedOutput(); err != nil {
+		t.Fatalf("resumed run: %v\n%s", err, out)
+	}
+	for _, f := range []string{"scores.parquet", "metrics.parquet"} {
+		a, _ := os.ReadFile(filepath.Join(whole, f))
+		b, _ := os.ReadFile(filepath.Join(killed, f))
+		if !bytes.Equal(a, b) {
+			ra, _ := data.ReadParquet[experiment.MetricsRow](filepath.Join(whole, "metrics.parquet"))
+			rb, _ := data.ReadParquet[experiment.MetricsRow](filepath.Join(killed, "metrics.parquet"))
+			t.Fatalf("%s differs after resuming:\n%+v\n%+v", f, ra, rb)
+		}
+	}
+	// No partial files anywhere.
+	filepath.Walk(killed, func(p string, info os.FileInfo, err error) error {
+		if err == nil && (strings.Contains(filepath.Base(p), ".tmp")) {
+			t.Errorf("partial file left: %s", p)
+		}
+		return nil
+	})
+}

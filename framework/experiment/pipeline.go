@@ -1,0 +1,441 @@
+package experiment
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/privlm/privlm/datasets"
+	"github.com/privlm/privlm/framework/backend"
+	"github.com/privlm/privlm/framework/data"
+	"github.com/privlm/privlm/framework/oracle"
+	"github.com/privlm/privlm/framework/plugin"
+	"github.com/privlm/privlm/framework/shareddata"
+	"github.com/privlm/privlm/framework/tokenizer"
+)
+
+// plan is a validated config with its resources resolved.
+type plan struct {
+	cfg         Config
+	source      string
+	reference   string
+	tokenizer   string
+	mitigations []PluginSpec
+	attacks     []PluginSpec
+	plugins     map[string]string // name -> binary
+	versions    map[string]string // name -> version
+	tok         tokenizer.Tokenizer
+}
+
+// resolvePath finds a file as given, else under the shared data directory.
+func resolvePath(p string) (string, error) {
+	if _, err := os.Stat(p); err == nil {
+		return filepath.Abs(p)
+	}
+	alt := filepath.Join(shareddata.Dir(), p)
+	if _, err := os.Stat(alt); err == nil {
+		return alt, nil
+	}
+	return "", fmt.Errorf("%s not found (nor %s)", p, alt)
+}
+
+// Validate checks a config and everything it names before any work: keys,
+// values, the dataset, the models, the plugins and their configurations.
+func Validate(cfg Config) (*plan, error) {
+	p := &plan{cfg: cfg, plugins: map[string]string{}, versions: map[string]string{}}
+	fail := func(key string, err error) (*plan, error) { return nil, fmt.Errorf("experiment: %s: %w", key, err) }
+	if strings.TrimSpace(cfg.Name) == "" || strings.ContainsAny(cfg.Name, "/\\") {
+		return fail("name", fmt.Errorf("%q: want a non-empty name without slashes", cfg.Name))
+	}
+	d, err := datasets.Lookup(cfg.Dataset.Name)
+	if err != nil {
+		return fail("dataset.name", err)
+	}
+	if p.source, err = d.ResolveSource(cfg.Dataset.Source); err != nil {
+		return fail("dataset.source", err)
+	}
+	if cfg.Dataset.MaxChars < 0 {
+		return fail("dataset.max_chars", fmt.Errorf("%d, want >= 0", cfg.Dataset.MaxChars))
+	}
+	if err := splitConfig(cfg).Validate(); err != nil {
+		return fail("split", err)
+	}
+	if p.reference, err = resolvePath(cfg.Model.Reference); err != nil {
+		return fail("model.reference", err)
+	}
+	if p.tokenizer, err = resolvePath(cfg.Model.Tokenizer); err != nil && cfg.Model.Tokenizer != "gpt2" {
+		return fail("model.tokenizer", err)
+	} else if cfg.Model.Tokenizer == "gpt2" {
+		p.tokenizer = "gpt2"
+	}
+	if p.tok, err = tokenizer.Load(p.tokenizer); err != nil {
+		return fail("model.tokenizer", err)
+	}
+	if err := cfg.Train.Validate(); err != nil {
+		return fail("train", err)
+	}
+	if cfg.Canary.Users < 0 || (cfg.Canary.Users > 0 && cfg.Canary.Tokens <= 0) {
+		return fail("canary", fmt.Errorf("users %d, tokens %d: canaries need tokens > 0", cfg.Canary.Users, cfg.Canary.Tokens))
+	}
+	if cfg.Model.Pretrain == "" {
+		cfg.Model.Pretrain = "none"
+		p.cfg.Model.Pretrain = "none"
+	}
+	if cfg.Model.Pretrain != "none" && cfg.Model.Pretrain != "pool" {
+		return fail("model.pretrain", fmt.Errorf("%q, want none or pool", cfg.Model.Pretrain))
+	}
+	if cfg.Model.Pretrain == "pool" && cfg.Model.PretrainSteps < 1 {
+		return fail("model.pretrain_steps", fmt.Errorf("%d, want >= 1", cfg.Model.PretrainSteps))
+	}
+	if cfg.Attack.Samples < 0 || cfg.Attack.MaxTokens < 0 {
+		return fail("attack.samples", fmt.Errorf("%d, want >= 0 (0: all)", cfg.Attack.Samples))
+	}
+	if len(cfg.Attacks) == 0 {
+		return fail("attacks", fmt.Errorf("no attack plugins"))
+	}
+	if _, err := backend.New(cfg.Backend); err != nil {
+		return fail("backend", err)
+	}
+	// Plugins: build the built-ins, find each, check kind and configuration.
+	if _, err := plugin.BuildBuiltins(); err != nil {
+		if _, statErr := os.Stat(plugin.BuiltinDir()); statErr != nil {
+			return fail("plugins", err)
+		}
+	}
+	check := func(key string, spec PluginSpec, kind plugin.Kind) error {
+		path, err := plugin.Find(spec.Name, plugin.Dirs()...)
+		if err != nil {
+			return err
+		}
+		c, err := plugin.Open(path, plugin.Options{Log: io.Discard})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if c.Info().Kind != kind {
+			return fmt.Errorf("plugin %s is a %s, not a %s", spec.Name, c.Info().Kind, kind)
+		}
+		if _, err := plugin.CheckConfig(c.ConfigSchema(), spec.Config); err != nil {
+			return fmt.Errorf("plugin %s: %w", spec.Name, err)
+		}
+		p.plugins[spec.Name], p.versions[spec.Name] = path, c.Info().Version
+		return nil
+	}
+	for _, s := range cfg.Mitigations {
+		spec, err := ParseSpec(s)
+		if err != nil {
+			return fail("mitigations", err)
+		}
+		if err := check("mitigations", spec, plugin.KindMitigation); err != nil {
+			return fail("mitigations", err)
+		}
+		p.mitigations = append(p.mitigations, spec)
+	}
+	ft := PluginSpec{Name: cfg.FineTuner, Config: trainParams(cfg)}
+	if err := check("finetuner", ft, plugin.KindFineTuner); err != nil {
+		return fail("finetuner", err)
+	}
+	for _, s := range cfg.Attacks {
+		spec, err := ParseSpec(s)
+		if err != nil {
+			return fail("attacks", err)
+		}
+		if err := check("attacks", spec, plugin.KindAttack); err != nil {
+			return fail("attacks", err)
+		}
+		p.attacks = append(p.attacks, spec)
+	}
+	return p, nil
+}
+
+func splitConfig(cfg Config) data.SplitConfig {
+	return data.SplitConfig{Seed: cfg.Seed, MinDocs: cfg.Split.MinDocs, MaxDocs: cfg.Split.MaxDocs, MaxUsers: cfg.Split.MaxUsers,
+		HeldInFraction: cfg.Split.HeldInFraction, AttackerFraction: cfg.Split.AttackerFraction, ValidationFraction: cfg.Split.ValidationFraction}
+}
+
+// trainParams turns the train config into the fine-tuner's key=value parameters.
+func trainParams(cfg Config) map[string]any {
+	b, _ := json.Marshal(cfg.Train)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	out := map[string]any{}
+	for k, v := range m {
+		if k == "seed" {
+			continue
+		}
+		out[k] = fmt.Sprint(v)
+	}
+	return out
+}
+
+// stage runs fn in a directory keyed by hash(key), unless it is done.
+func stage(out, name string, key any, log io.Writer, fn func(dir string) error) (string, error) {
+	b, err := json.Marshal(key)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(append([]byte(name+"\x00"), b...))
+	dir := filepath.Join(out, "stages", name+"-"+hex.EncodeToString(sum[:6]))
+	if _, err := os.Stat(filepath.Join(dir, ".done")); err == nil {
+		fmt.Fprintf(log, "privlm: %-14s cached (%s)\n", name, filepath.Base(dir))
+		return dir, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	removeStaleTemps(dir)
+	start := time.Now()
+	fmt.Fprintf(log, "privlm: %-14s running\n", name)
+	if err := fn(dir); err != nil {
+		return "", fmt.Errorf("%s: %w", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".done"), []byte(time.Now().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(log, "privlm: %-14s done in %.1fs\n", name, time.Since(start).Seconds())
+	return dir, nil
+}
+
+// removeStaleTemps deletes temporary files and directories an interrupted
+// run left behind (".NAME.tmp-*", "NAME.tmp"); what they were becoming is
+// rewritten by the stage.
+func removeStaleTemps(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if n := e.Name(); strings.Contains(n, ".tmp-") || strings.HasSuffix(n, ".tmp") {
+			os.RemoveAll(filepath.Join(dir, n))
+		}
+	}
+}
+
+// dirOrFileHash hashes a model: a file's content, or a checkpoint
+// directory's model file and weights listing.
+func dirOrFileHash(path string) (string, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if !info.IsDir() {
+		return fileHash(path)
+	}
+	h := sha256.New()
+	filepath.Walk(path, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			fh, _ := fileHash(p)
+			fmt.Fprintf(h, "%s %s\n", strings.TrimPrefix(p, path), fh)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// fileHash is the sha256 of a file.
+func fileHash(path string) (string, error) {
+	return plugin.SHA256File(path)
+}
+
+// Result is what an experiment produced.
+type Result struct {
+	OutDir   string        `json:"out_dir"`
+	Metrics  []MetricsRow  `json:"metrics"`
+	Manifest Manifest      `json:"manifest"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// Run validates cfg and runs the experiment into out, logging stages to log.
+func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, error) {
+	start := time.Now()
+	if log == nil {
+		log = io.Discard
+	}
+	p, err := Validate(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	// 1. Data.
+	dataDir, err := stage(out, "data", []any{cfg.Dataset, p.source}, log, func(dir string) error {
+		_, err := datasets.Prepare(cfg.Dataset.Name, cfg.Dataset.Source, filepath.Join(dir, "data.parquet"), nil)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	dataPath := filepath.Join(dataDir, "data.parquet")
+	dataHash, err := fileHash(dataPath)
+	if err != nil {
+		return nil, err
+	}
+	// 2. Split (+ canaries).
+	splitKey := []any{dataHash, cfg.Seed, cfg.Split, cfg.Canary, cfg.Dataset.MaxChars, p.tok.Name()}
+	splitDir, err := stage(out, "split", splitKey, log, func(dir string) error { return makeSplit(p, dataPath, dir) })
+	if err != nil {
+		return nil, err
+	}
+	users, err := readUsers(filepath.Join(splitDir, "users.json"))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Attack.Samples > users.MinAttackerSamples {
+		return nil, fmt.Errorf("experiment: attack.samples = %d, but some users have only %d attacker samples (raise split.attacker_fraction or split.min_docs, or lower attack.samples)", cfg.Attack.Samples, users.MinAttackerSamples)
+	}
+	// 3. Mitigations.
+	trainPath := filepath.Join(splitDir, "train.parquet")
+	settings := map[string]string{}
+	var summaries []string
+	for _, spec := range p.mitigations {
+		h, _ := fileHash(trainPath)
+		var resp plugin.MitigationResponse
+		dir, err := stage(out, "mitigate-"+spec.Name, []any{h, spec, p.versions[spec.Name], cfg.Seed}, log, func(dir string) error {
+			resp, err = runMitigation(ctx, p, spec, trainPath, dir)
+			if err != nil {
+				return err
+			}
+			return writeJSONFile(filepath.Join(dir, "response.json"), resp)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := readJSONFile(filepath.Join(dir, "response.json"), &resp); err != nil {
+			return nil, err
+		}
+		if resp.TrainPath != "" {
+			trainPath = resp.TrainPath
+		}
+		for k, v := range resp.Settings {
+			settings[k] = v
+		}
+		summaries = append(summaries, spec.Name+": "+resp.Summary)
+	}
+	// 4. Reference: the base model, or the base adapted on the disjoint pool.
+	if cfg.Model.Pretrain == "pool" {
+		poolPath := filepath.Join(splitDir, "pretrain.parquet")
+		poolHash, _ := fileHash(poolPath)
+		baseHash, _ := fileHash(p.reference)
+		var ref plugin.FineTuneResponse
+		refDir, err := stage(out, "reference", []any{poolHash, baseHash, cfg.Seed, cfg.Train, cfg.Model, p.versions[cfg.FineTuner], cfg.Backend}, log, func(dir string) error {
+			pre := *p
+			pre.cfg.Train.Steps, pre.cfg.Train.Clip, pre.cfg.Train.DP = cfg.Model.PretrainSteps, "none", "none"
+			ref, err = runFineTune(ctx, &pre, poolPath, filepath.Join(splitDir, "validation.parquet"), nil, dir, log)
+			if err != nil {
+				return err
+			}
+			return writeJSONFile(filepath.Join(dir, "response.json"), ref)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := readJSONFile(filepath.Join(refDir, "response.json"), &ref); err != nil {
+			return nil, err
+		}
+		p.reference = ref.Best
+	}
+	// 5. Fine-tune.
+	trainHash, _ := fileHash(trainPath)
+	refHash, _ := dirOrFileHash(p.reference)
+	ftKey := []any{trainHash, refHash, cfg.Seed, cfg.Train, settings, cfg.FineTuner, p.versions[cfg.FineTuner], cfg.Backend}
+	var ft plugin.FineTuneResponse
+	ftDir, err := stage(out, "finetune", ftKey, log, func(dir string) error {
+		ft, err = runFineTune(ctx, p, trainPath, filepath.Join(splitDir, "validation.parquet"), settings, dir, log)
+		if err != nil {
+			return err
+		}
+		return writeJSONFile(filepath.Join(dir, "response.json"), ft)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := readJSONFile(filepath.Join(ftDir, "response.json"), &ft); err != nil {
+		return nil, err
+	}
+	// 6. Attacks, through one oracle shared by every attack (it caches scores).
+	requests, err := attackRequest(filepath.Join(splitDir, "attacker.parquet"), cfg.Attack.Samples, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	var shared *oracle.LM
+	getOracle := func() (*oracle.LM, error) {
+		if shared == nil {
+			shared, err = newOracle(p, ft.Best)
+		}
+		return shared, err
+	}
+	var scores []ScoreRow
+	for _, spec := range p.attacks {
+		key := []any{ftKey, splitKey, spec, p.versions[spec.Name], cfg.Attack}
+		dir, err := stage(out, "attack-"+spec.Name, key, log, func(dir string) error {
+			o, err := getOracle()
+			if err != nil {
+				return err
+			}
+			resp, err := runAttack(ctx, p, spec, o, requests)
+			if err != nil {
+				return err
+			}
+			return writeJSONFile(filepath.Join(dir, "scores.json"), resp)
+		})
+		if err != nil {
+			return nil, err
+		}
+		var resp plugin.AttackResponse
+		if err := readJSONFile(filepath.Join(dir, "scores.json"), &resp); err != nil {
+			return nil, err
+		}
+		for _, s := range resp.Scores {
+			u := users.Users[s.UserID]
+			scores = append(scores, ScoreRow{ExperimentID: cfg.Name, Attack: attackLabel(spec), UserID: s.UserID, Member: u.Member,
+				Canary: u.Canary, NAttackSamples: int64(samplesOf(requests, s.UserID)), NTrainSamples: int64(u.TrainDocs), Score: s.Score})
+		}
+	}
+	// 7. Metrics and results.
+	sort.Slice(scores, func(i, j int) bool {
+		if scores[i].Attack != scores[j].Attack {
+			return scores[i].Attack < scores[j].Attack
+		}
+		return scores[i].UserID < scores[j].UserID
+	})
+	rows, curves, err := computeMetrics(cfg, scores)
+	if err != nil {
+		return nil, err
+	}
+	man, err := writeResults(p, out, scores, rows, curves, ft, dataHash, summaries, settings)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{OutDir: out, Metrics: rows, Manifest: man, Duration: time.Since(start)}, nil
+}
+
+func attackLabel(s PluginSpec) string {
+	if len(s.Config) == 0 {
+		return s.Name
+	}
+	keys := make([]string, 0, len(s.Config))
+	for k := range s.Config {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, s.Config[k]))
+	}
+	return s.Name + "?" + strings.Join(parts, "&")
+}
+
+func samplesOf(req plugin.AttackRequest, user string) int {
+	for _, u := range req.Users {
+		if u.UserID == user {
+			return len(u.Texts)
+		}
+	}
+	return 0
+}

@@ -1,0 +1,255 @@
+package experiment
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/privlm/privlm/framework/backend"
+	"github.com/privlm/privlm/framework/data"
+	"github.com/privlm/privlm/framework/lm"
+	"github.com/privlm/privlm/framework/oracle"
+	"github.com/privlm/privlm/framework/plugin"
+)
+
+// UserInfo is what the split says about a user.
+type UserInfo struct {
+	Member       bool `json:"member"`
+	Canary       bool `json:"canary"`
+	TrainDocs    int  `json:"train_docs"`
+	AttackerDocs int  `json:"attacker_docs"`
+}
+
+// SplitInfo is the split stage's users.json.
+type SplitInfo struct {
+	Users              map[string]UserInfo `json:"users"`
+	MinAttackerSamples int                 `json:"min_attacker_samples"`
+	Canaries           []data.Canary       `json:"canaries,omitempty"`
+	TrainDocs          int                 `json:"train_docs"`
+	ValidationDocs     int                 `json:"validation_docs"`
+}
+
+func readUsers(path string) (SplitInfo, error) {
+	var s SplitInfo
+	return s, readJSONFile(path, &s)
+}
+
+func truncate(s string, n int) string {
+	if n <= 0 || len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// makeSplit reads the dataset, truncates, inserts canaries and splits users.
+func makeSplit(p *plan, dataPath, dir string) error {
+	cfg := p.cfg
+	recs, err := data.ReadFile(dataPath)
+	if err != nil {
+		return err
+	}
+	kept := recs[:0]
+	for _, r := range recs {
+		r.Text = truncate(r.Text, cfg.Dataset.MaxChars)
+		if len(p.tok.Encode(r.Text)) > 0 {
+			kept = append(kept, r)
+		}
+	}
+	recs = kept
+	var canaries []data.Canary
+	if cfg.Canary.Users > 0 {
+		var candidates []string
+		for u, docs := range data.ByUser(recs) {
+			if len(docs) >= cfg.Split.MinDocs {
+				candidates = append(candidates, u)
+			}
+		}
+		recs, canaries, err = data.InsertCanaries(recs, candidates, p.tok, data.CanaryConfig{Users: cfg.Canary.Users, Tokens: cfg.Canary.Tokens, Seed: cfg.Seed})
+		if err != nil {
+			return err
+		}
+	}
+	s, err := data.MakeSplit(recs, splitConfig(cfg))
+	if err != nil {
+		return err
+	}
+	var pool []data.Record
+	if cfg.Model.Pretrain == "pool" {
+		for _, docs := range data.ByUser(recs) {
+			if len(docs) < cfg.Split.MinDocs {
+				pool = append(pool, docs...)
+			}
+		}
+		slices.SortFunc(pool, func(a, b data.Record) int { return cmpStr(a.DocID, b.DocID) })
+		if len(pool) == 0 {
+			return fmt.Errorf("model.pretrain = pool, but no user has fewer than split.min_docs = %d documents", cfg.Split.MinDocs)
+		}
+		if err := data.WriteFile(filepath.Join(dir, "pretrain.parquet"), pool); err != nil {
+			return err
+		}
+	}
+	info := SplitInfo{Users: map[string]UserInfo{}, Canaries: canaries, TrainDocs: len(s.Train), ValidationDocs: len(s.Validation), MinAttackerSamples: 1 << 30}
+	isCanary := map[string]bool{}
+	for _, c := range canaries {
+		isCanary[c.UserID] = true
+	}
+	var attacker []data.Record
+	for u, docs := range s.Attacker {
+		info.Users[u] = UserInfo{Member: s.Member(u), Canary: isCanary[u], AttackerDocs: len(docs)}
+		info.MinAttackerSamples = min(info.MinAttackerSamples, len(docs))
+		attacker = append(attacker, docs...)
+	}
+	for _, r := range s.Train {
+		u := info.Users[r.UserID]
+		u.TrainDocs++
+		info.Users[r.UserID] = u
+	}
+	slices.SortFunc(attacker, func(a, b data.Record) int {
+		if a.UserID != b.UserID {
+			return cmpStr(a.UserID, b.UserID)
+		}
+		return cmpStr(a.DocID, b.DocID)
+	})
+	for name, recs := range map[string][]data.Record{"train.parquet": s.Train, "validation.parquet": s.Validation, "attacker.parquet": attacker} {
+		if err := data.WriteFile(filepath.Join(dir, name), recs); err != nil {
+			return err
+		}
+	}
+	return writeJSONFile(filepath.Join(dir, "users.json"), info)
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func runMitigation(ctx context.Context, p *plan, spec PluginSpec, trainPath, dir string) (plugin.MitigationResponse, error) {
+	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{})
+	if err != nil {
+		return plugin.MitigationResponse{}, err
+	}
+	defer c.Close()
+	if err := c.Configure(ctx, spec.Config); err != nil {
+		return plugin.MitigationResponse{}, err
+	}
+	return c.Mitigate(ctx, plugin.MitigationRequest{TrainPath: trainPath, OutputDir: dir, Seed: p.cfg.Seed})
+}
+
+func runFineTune(ctx context.Context, p *plan, trainPath, valPath string, settings map[string]string, dir string, log io.Writer) (plugin.FineTuneResponse, error) {
+	c, err := plugin.Open(p.plugins[p.cfg.FineTuner], plugin.Options{Timeout: 72 * time.Hour, Log: log})
+	if err != nil {
+		return plugin.FineTuneResponse{}, err
+	}
+	defer c.Close()
+	if err := c.Configure(ctx, trainParams(p.cfg)); err != nil {
+		return plugin.FineTuneResponse{}, err
+	}
+	return c.FineTune(ctx, plugin.FineTuneRequest{BaseCheckpoint: p.reference, Tokenizer: p.tokenizer, TrainPath: trainPath,
+		ValidationPath: valPath, OutputDir: dir, Seed: p.cfg.Seed, Settings: settings, Backend: p.cfg.Backend})
+}
+
+// attackRequest groups the attacker's documents by user; with samples > 0,
+// each user keeps that many, drawn from the seed.
+func attackRequest(path string, samples int, seed uint64) (plugin.AttackRequest, error) {
+	recs, err := data.ReadFile(path)
+	if err != nil {
+		return plugin.AttackRequest{}, err
+	}
+	var req plugin.AttackRequest
+	for i := 0; i < len(recs); {
+		j := i
+		var texts []string
+		for j < len(recs) && recs[j].UserID == recs[i].UserID {
+			texts = append(texts, recs[j].Text)
+			j++
+		}
+		if samples > 0 && len(texts) > samples {
+			r := rand.New(rand.NewPCG(seed, userSeed(recs[i].UserID)))
+			r.Shuffle(len(texts), func(a, b int) { texts[a], texts[b] = texts[b], texts[a] })
+			texts = texts[:samples]
+		}
+		req.Users = append(req.Users, plugin.UserSamples{UserID: recs[i].UserID, Texts: texts})
+		i = j
+	}
+	return req, nil
+}
+
+func userSeed(u string) uint64 {
+	var h uint64 = 14695981039346656037
+	for i := 0; i < len(u); i++ {
+		h = (h ^ uint64(u[i])) * 1099511628211
+	}
+	return h
+}
+
+// newOracle loads the target and the reference behind a caching oracle.
+func newOracle(p *plan, target string) (*oracle.LM, error) {
+	be, err := backend.New(p.cfg.Backend)
+	if err != nil {
+		return nil, err
+	}
+	tm, _, err := lm.Open(target, be)
+	if err != nil {
+		return nil, err
+	}
+	rm, _, err := lm.Open(p.reference, be)
+	if err != nil {
+		return nil, err
+	}
+	o, err := oracle.New(tm, rm, p.tok, 16)
+	if err != nil {
+		return nil, err
+	}
+	o.SetMaxTokens(p.cfg.Attack.MaxTokens)
+	return o, nil
+}
+
+func runAttack(ctx context.Context, p *plan, spec PluginSpec, o *oracle.LM, req plugin.AttackRequest) (plugin.AttackResponse, error) {
+	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{})
+	if err != nil {
+		return plugin.AttackResponse{}, err
+	}
+	defer c.Close()
+	if err := c.Configure(ctx, spec.Config); err != nil {
+		return plugin.AttackResponse{}, err
+	}
+	return c.Attack(ctx, req, o)
+}
+
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func readJSONFile(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
