@@ -33,6 +33,9 @@ type Config struct {
 	TiedEmbeddings bool    `json:"tied_embeddings"`
 	NormEps        float64 `json:"norm_eps"`
 	RopeTheta      float64 `json:"rope_theta,omitempty"`
+	// NumClasses > 0 adds a classification head (cls.weight [C,D], cls.bias
+	// [C]) on the final hidden state of the last valid token.
+	NumClasses int `json:"num_classes,omitempty"`
 }
 
 // HeadDim is the width of one attention head.
@@ -70,6 +73,9 @@ func (c Config) Validate() error {
 		if !c.TiedEmbeddings {
 			return fmt.Errorf("lm config: gpt2 always ties its embeddings")
 		}
+	}
+	if c.NumClasses < 0 || c.NumClasses == 1 {
+		return fmt.Errorf("lm config: num_classes = %d, want 0 (none) or >= 2", c.NumClasses)
 	}
 	if c.NormEps <= 0 {
 		return fmt.Errorf("lm config: norm_eps = %g, want > 0", c.NormEps)

@@ -73,12 +73,41 @@ func (m *Model) LogitsWithTaps(tokens, valid *Node, taps *Taps) *Node {
 	}
 	bias := attentionBias(g, valid, T)
 	f := fwd{m: m, g: g, taps: taps}
-	switch m.Config.Arch {
-	case GPT2:
-		return f.gpt2(tokens, bias)
-	default:
-		return f.llama(tokens, bias)
+	return f.linear(f.hidden(tokens, bias), f.outputWeight(), "")
+}
+
+// outputWeight names the LM output projection.
+func (f fwd) outputWeight() string {
+	switch {
+	case f.m.Config.Arch == GPT2:
+		return "wte"
+	case f.m.Config.TiedEmbeddings:
+		return "tok_embeddings"
 	}
+	return "output"
+}
+
+// hidden is the final normalised hidden state [B,T,D].
+func (f fwd) hidden(tokens, bias *Node) *Node {
+	if f.m.Config.Arch == GPT2 {
+		return f.gpt2(tokens, bias)
+	}
+	return f.llama(tokens, bias)
+}
+
+// ClassLogits builds the classification forward pass: the head applied to
+// the hidden state at the position pool marks ([B,T], one 1 per row), giving
+// [B,C] logits. It records taps when taps is not nil.
+func (m *Model) ClassLogits(tokens, valid, pool *Node, taps *Taps) *Node {
+	if m.Config.NumClasses == 0 {
+		panic("lm: the model has no classification head (NumClasses = 0)")
+	}
+	g := tokens.Graph()
+	T := tokens.Shape().Dimensions[1]
+	f := fwd{m: m, g: g, taps: taps}
+	h := f.hidden(tokens, attentionBias(g, valid, T))
+	pooled := ExpandAxes(Einsum("bt,btd->bd", pool, h), 1) // [B,1,D]
+	return Reshape(f.linear(pooled, "cls.weight", "cls.bias"), -1, m.Config.NumClasses)
 }
 
 // attentionBias is 0 where query t may attend key s (s <= t and s valid) and
@@ -215,12 +244,7 @@ func (f fwd) llama(tokens, bias *Node) *Node {
 		up := f.linear(h, p+"feed_forward.w3", "")
 		x = Add(x, f.linear(Mul(Mul(gate, Sigmoid(gate)), up), p+"feed_forward.w2", ""))
 	}
-	x = f.rmsNorm(x, "norm")
-	out := "tok_embeddings"
-	if !c.TiedEmbeddings {
-		out = "output"
-	}
-	return f.linear(x, out, "")
+	return f.rmsNorm(x, "norm")
 }
 
 // gelu is GPT-2's tanh approximation ("gelu_new").
@@ -248,8 +272,7 @@ func (f fwd) gpt2(tokens, bias *Node) *Node {
 		h = gelu(f.linear(h, p+"mlp.fc_w", p+"mlp.fc_b"))
 		x = Add(x, f.linear(h, p+"mlp.proj_w", p+"mlp.proj_b"))
 	}
-	x = f.layerNorm(x, "ln_f.weight", "ln_f.bias")
-	return f.linear(x, "wte", "")
+	return f.layerNorm(x, "ln_f.weight", "ln_f.bias")
 }
 
 // TokenLogProbs gives log p(targets[b,t] | inputs[b,<=t]) as [B,T] float32.

@@ -95,7 +95,7 @@ func isNormWeight(name string) bool {
 }
 
 func isBias(name string) bool {
-	return strings.HasSuffix(name, ".bias") || strings.HasSuffix(name, "_b") ||
+	return strings.HasSuffix(name, ".bias") || name == "cls.bias" || strings.HasSuffix(name, "_b") ||
 		strings.HasSuffix(name, ".bq") || strings.HasSuffix(name, ".bk") ||
 		strings.HasSuffix(name, ".bv") || strings.HasSuffix(name, ".bo")
 }
@@ -139,3 +139,17 @@ func (m *Model) Variable(name string) *context.Variable { return m.vars[name] }
 
 // WeightNames lists the model's weights, sorted.
 func (m *Model) WeightNames() []string { return sortedKeys(m.vars) }
+
+// WithClassifier returns a copy of the model with a freshly initialised
+// classification head of numClasses (the LM weights are shared by value).
+func (m *Model) WithClassifier(numClasses int, seed uint64) (*Model, error) {
+	w, err := m.Weights()
+	if err != nil {
+		return nil, err
+	}
+	cfg := m.Config
+	cfg.NumClasses = numClasses
+	head := RandomWeights(cfg, seed)
+	w["cls.weight"], w["cls.bias"] = head["cls.weight"], head["cls.bias"]
+	return FromWeights(cfg, w, m.Backend)
+}

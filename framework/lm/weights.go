@@ -91,6 +91,10 @@ func (c Config) WeightShapes() map[string]shape {
 			s[p+"mlp.proj_b"] = shape{D}
 		}
 	}
+	if c.NumClasses > 0 {
+		s["cls.weight"] = shape{c.NumClasses, D}
+		s["cls.bias"] = shape{c.NumClasses}
+	}
 	return s
 }
 

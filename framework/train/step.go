@@ -49,6 +49,19 @@ type StepResult struct {
 // NewStep builds the training step for a mode: clip "none", "batch" or
 // "per-example"; dp "example" or "user" (rows = rows per user group).
 func NewStep(m *lm.Model, adam optimizers.Interface, clip, dp string, clipNorm float64, rows int, seed uint64) (*Step, error) {
+	return newStep(m, adam, clip, dp, clipNorm, rows, seed, false)
+}
+
+// NewClassifierStep is NewStep for sequence classification: batches from
+// ClassBatch, per-example cross-entropy of the classification head.
+func NewClassifierStep(m *lm.Model, adam optimizers.Interface, clip, dp string, clipNorm float64, seed uint64) (*Step, error) {
+	if m.Config.NumClasses == 0 {
+		return nil, fmt.Errorf("train: the model has no classification head")
+	}
+	return newStep(m, adam, clip, dp, clipNorm, 1, seed, true)
+}
+
+func newStep(m *lm.Model, adam optimizers.Interface, clip, dp string, clipNorm float64, rows int, seed uint64, classify bool) (*Step, error) {
 	opt, ok := adam.(withGradients)
 	if !ok {
 		return nil, fmt.Errorf("train: optimizer does not take gradients")
@@ -66,8 +79,12 @@ func NewStep(m *lm.Model, adam optimizers.Interface, clip, dp string, clipNorm f
 		inputs, valid, targets, weights, lr, denom, sigma := in[0], in[1], in[2], in[3], in[4], in[5], in[6]
 		g := inputs.Graph()
 		taps := &lm.Taps{}
-		lp := m.TokenLogProbsWithTaps(inputs, valid, targets, taps)
-		perExample := PerExampleLoss(lp, weights)
+		var perExample *Node
+		if classify {
+			perExample = ClassLoss(m.ClassLogits(inputs, valid, weights, taps), targets, weights)
+		} else {
+			perExample = PerExampleLoss(m.TokenLogProbsWithTaps(inputs, valid, targets, taps), weights)
+		}
 		lossSum := ReduceAllSum(perExample)
 		realRows := ReduceAllSum(ConvertDType(GreaterThan(ReduceSum(weights, -1), ScalarZero(g, dtypes.Float32)), dtypes.Float32))
 		meanLoss := Div(lossSum, Max(realRows, ScalarOne(g, dtypes.Float32)))
