@@ -1,6 +1,7 @@
 package data
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -64,4 +65,18 @@ func ReadParquet[T any](path string) ([]T, error) {
 			return nil, fmt.Errorf("data: reading %s: %w", path, err)
 		}
 	}
+}
+
+// WriteJSON writes v as indented JSON to path atomically (temporary file,
+// then rename).
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("data: %s: %w", path, err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("data: %w", err)
+	}
+	return os.Rename(tmp, path)
 }

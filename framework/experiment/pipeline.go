@@ -301,7 +301,7 @@ func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, e
 			if err != nil {
 				return err
 			}
-			return writeJSONFile(filepath.Join(dir, "response.json"), resp)
+			return data.WriteJSON(filepath.Join(dir, "response.json"), resp)
 		})
 		if err != nil {
 			return nil, err
@@ -330,7 +330,7 @@ func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, e
 			if err != nil {
 				return err
 			}
-			return writeJSONFile(filepath.Join(dir, "response.json"), ref)
+			return data.WriteJSON(filepath.Join(dir, "response.json"), ref)
 		})
 		if err != nil {
 			return nil, err
@@ -350,7 +350,7 @@ func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, e
 		if err != nil {
 			return err
 		}
-		return writeJSONFile(filepath.Join(dir, "response.json"), ft)
+		return data.WriteJSON(filepath.Join(dir, "response.json"), ft)
 	})
 	if err != nil {
 		return nil, err
@@ -382,7 +382,7 @@ func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, e
 			if err != nil {
 				return err
 			}
-			return writeJSONFile(filepath.Join(dir, "scores.json"), resp)
+			return data.WriteJSON(filepath.Join(dir, "scores.json"), resp)
 		})
 		if err != nil {
 			return nil, err

@@ -139,7 +139,7 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 			}
 		}
 	}
-	return man, writeJSONFile(filepath.Join(out, "manifest.json"), man)
+	return man, data.WriteJSON(filepath.Join(out, "manifest.json"), man)
 }
 
 func safeName(s string) string {

@@ -125,7 +125,7 @@ func makeSplit(p *plan, dataPath, dir string) error {
 			return err
 		}
 	}
-	return writeJSONFile(filepath.Join(dir, "users.json"), info)
+	return data.WriteJSON(filepath.Join(dir, "users.json"), info)
 }
 
 func cmpStr(a, b string) int {
@@ -229,18 +229,6 @@ func runAttack(ctx context.Context, p *plan, spec PluginSpec, o *oracle.LM, req 
 		return plugin.AttackResponse{}, err
 	}
 	return c.Attack(ctx, req, o)
-}
-
-func writeJSONFile(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 func readJSONFile(path string, v any) error {

@@ -228,7 +228,7 @@ func Run(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, valRecs []data.Record,
 		if err != nil {
 			return Result{}, err
 		}
-		if err := writeJSON(filepath.Join(opts.OutputDir, "privacy_report.json"), rep); err != nil {
+		if err := data.WriteJSON(filepath.Join(opts.OutputDir, "privacy_report.json"), rep); err != nil {
 			return Result{}, err
 		}
 		res.Privacy = &rep
@@ -248,19 +248,7 @@ func persist(m *lm.Model, opts Options, st state) error {
 	if err := m.SaveCheckpoint(filepath.Join(opts.OutputDir, lastDir), opts.TokenizerPath); err != nil {
 		return err
 	}
-	return writeJSON(filepath.Join(opts.OutputDir, stateFile), st)
-}
-
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return data.WriteJSON(filepath.Join(opts.OutputDir, stateFile), st)
 }
 
 func toExamples(tok tokenizer.Tokenizer, recs []data.Record, window int) []example {
