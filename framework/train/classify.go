@@ -171,7 +171,11 @@ func RunClassifier(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, devRecs []da
 		if cfg.DP != "none" && cfg.Sampling == "poisson" {
 			denom = q * float64(N)
 		}
-		res, err := step.Run(StepInputs{Batch: ClassBatch(bs, by, maxB, T), LR: sched.LearningRateAt(s), Denominator: denom, Sigma: sigma})
+		rows := maxB
+		if cfg.DP != "none" && cfg.Sampling == "poisson" {
+			rows = padGroups(len(idx), maxB)
+		}
+		res, err := step.Run(StepInputs{Batch: ClassBatch(bs, by, rows, T), LR: sched.LearningRateAt(s), Denominator: denom, Sigma: sigma})
 		if err != nil {
 			return ClassResult{}, fmt.Errorf("step %d: %w", s, err)
 		}

@@ -77,7 +77,11 @@ func (s *sampler) batch(step, window int) (lm.Batch, float64) {
 		units = s.shuffled(step)
 	}
 	R := s.rows()
-	seqs := make([][]int, s.maxGroups*R)
+	groups := s.maxGroups
+	if s.poisson() {
+		groups = padGroups(len(units), s.maxGroups)
+	}
+	seqs := make([][]int, groups*R)
 	for g, u := range units {
 		if s.cfg.DP == "user" {
 			idx := slices.Clone(s.byUser[s.users[u]])
@@ -122,6 +126,12 @@ func (s *sampler) shuffled(step int) []int {
 		pos += take
 	}
 	return out
+}
+
+// padGroups rounds a Poisson batch up to a multiple of 8 rows (at most
+// limit): a handful of compiled shapes, and little compute on padding.
+func padGroups(n, limit int) int {
+	return max(8, min(limit, (n+7)/8*8))
 }
 
 func countRows(b lm.Batch) int {
