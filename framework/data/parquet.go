@@ -74,8 +74,17 @@ func WriteJSON(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("data: %s: %w", path, err)
 	}
+	return WriteBytes(path, append(b, '\n'))
+}
+
+// WriteBytes writes b to path atomically (temporary file, then rename),
+// creating the directory.
+func WriteBytes(path string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("data: %w", err)
+	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
 		return fmt.Errorf("data: %w", err)
 	}
 	return os.Rename(tmp, path)

@@ -35,18 +35,6 @@ type plan struct {
 	tok         tokenizer.Tokenizer
 }
 
-// resolvePath finds a file as given, else under the shared data directory.
-func resolvePath(p string) (string, error) {
-	if _, err := os.Stat(p); err == nil {
-		return filepath.Abs(p)
-	}
-	alt := filepath.Join(shareddata.Dir(), p)
-	if _, err := os.Stat(alt); err == nil {
-		return alt, nil
-	}
-	return "", fmt.Errorf("%s not found (nor %s)", p, alt)
-}
-
 // Validate checks a config and everything it names before any work: keys,
 // values, the dataset, the models, the plugins and their configurations.
 func Validate(cfg Config) (*plan, error) {
@@ -68,10 +56,10 @@ func Validate(cfg Config) (*plan, error) {
 	if err := splitConfig(cfg).Validate(); err != nil {
 		return fail("split", err)
 	}
-	if p.reference, err = resolvePath(cfg.Model.Reference); err != nil {
+	if p.reference, err = shareddata.Resolve(cfg.Model.Reference); err != nil {
 		return fail("model.reference", err)
 	}
-	if p.tokenizer, err = resolvePath(cfg.Model.Tokenizer); err != nil && cfg.Model.Tokenizer != "gpt2" {
+	if p.tokenizer, err = shareddata.Resolve(cfg.Model.Tokenizer); err != nil && cfg.Model.Tokenizer != "gpt2" {
 		return fail("model.tokenizer", err)
 	} else if cfg.Model.Tokenizer == "gpt2" {
 		p.tokenizer = "gpt2"

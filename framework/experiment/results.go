@@ -105,7 +105,7 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 		if err != nil {
 			return Manifest{}, err
 		}
-		if err := metrics.WritePlot(filepath.Join(out, "roc."+format), img); err != nil {
+		if err := data.WriteBytes(filepath.Join(out, "roc."+format), img); err != nil {
 			return Manifest{}, err
 		}
 	}
@@ -119,7 +119,7 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 		}
 		img, err := metrics.HistogramPlot(attack+" scores", sc, mem, "svg")
 		if err == nil {
-			err = metrics.WritePlot(filepath.Join(out, "scores_"+safeName(attack)+".svg"), img)
+			err = data.WriteBytes(filepath.Join(out, "scores_"+safeName(attack)+".svg"), img)
 		}
 		if err != nil {
 			return Manifest{}, err

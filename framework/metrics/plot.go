@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -97,19 +95,6 @@ func render(p *plot.Plot, format string) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// WritePlot writes an image to path atomically; the format follows the
-// extension (.svg or .png).
-func WritePlot(path string, img []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, img, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // SortedCurves orders curves by label for stable legends.

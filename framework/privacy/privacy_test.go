@@ -99,19 +99,22 @@ func TestDPAccountingDelta(t *testing.T) {
 	}
 }
 
+// sigmaCase is one published noise multiplier.
+type sigmaCase struct {
+	name   string
+	acc    Accountant
+	search Search
+	eps    float64
+	delta  float64
+	q      float64
+	steps  int
+	want   float64
+	tol    float64 // absolute
+}
+
 // TestSigmaSearches reproduces published noise multipliers.
 func TestSigmaSearches(t *testing.T) {
-	tests := []struct {
-		name   string
-		acc    Accountant
-		search Search
-		eps    float64
-		delta  float64
-		q      float64
-		steps  int
-		want   float64
-		tol    float64 // absolute
-	}{
+	tests := []sigmaCase{
 		// Opacus test_get_noise_multiplier_rdp_epochs / _steps (assertAlmostEqual places=4).
 		{"opacus epochs", NewRDP(RDPOptions{}), OpacusSearch, 8, 1e-5, 0.04, 2250, 1.416, 5e-5},
 		{"opacus steps", NewRDP(RDPOptions{}), OpacusSearch, 8, 1e-5, 0.04, 2000, 1.3562, 5e-5},
@@ -120,30 +123,10 @@ func TestSigmaSearches(t *testing.T) {
 	ewtune := map[string]float64{"SST-2": 0.7865, "QNLI": 0.711, "QQP": 0.5635, "MNLI": 0.557}
 	for _, task := range EWTuneTasks {
 		q, steps := EWTuneSetting(task.N)
-		tests = append(tests, struct {
-			name   string
-			acc    Accountant
-			search Search
-			eps    float64
-			delta  float64
-			q      float64
-			steps  int
-			want   float64
-			tol    float64
-		}{"ewtune " + task.Name, NewEdgeworth(1), EWTuneGrid, 8, 1e-5, q, steps, ewtune[task.Name], 1e-9})
+		tests = append(tests, sigmaCase{"ewtune " + task.Name, NewEdgeworth(1), EWTuneGrid, 8, 1e-5, q, steps, ewtune[task.Name], 1e-9})
 	}
 	q, steps := EWTuneSetting(392702)
-	tests = append(tests, struct {
-		name   string
-		acc    Accountant
-		search Search
-		eps    float64
-		delta  float64
-		q      float64
-		steps  int
-		want   float64
-		tol    float64
-	}{"ewtune MNLI 1e-6", NewEdgeworth(1), EWTuneGrid, 8, 1e-6, q, steps, 0.573, 1e-9})
+	tests = append(tests, sigmaCase{"ewtune MNLI 1e-6", NewEdgeworth(1), EWTuneGrid, 8, 1e-6, q, steps, 0.573, 1e-9})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			sigma, eps, err := Sigma(tc.acc, tc.search, tc.eps, tc.delta, tc.q, tc.steps)

@@ -3,6 +3,7 @@
 package shareddata
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,4 +48,17 @@ func Path(tb testing.TB, rel string) string {
 		tb.Skipf("shared data %s not found (%v); set %s", rel, err, EnvVar)
 	}
 	return p
+}
+
+// Resolve returns p if it exists, else p under the shared data directory
+// (so "models/stories260K.bin" works from the repository root).
+func Resolve(p string) (string, error) {
+	if _, err := os.Stat(p); err == nil {
+		return filepath.Abs(p)
+	}
+	alt := filepath.Join(Dir(), p)
+	if _, err := os.Stat(alt); err == nil {
+		return alt, nil
+	}
+	return "", fmt.Errorf("%s not found (nor %s)", p, alt)
 }

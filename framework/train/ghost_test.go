@@ -1,7 +1,6 @@
 package train
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -196,17 +195,4 @@ func relVecFloor(a, b []float64, floor float64) float64 {
 		d += (a[i] - b[i]) * (a[i] - b[i])
 	}
 	return math.Sqrt(d) / math.Max(math.Sqrt(dot(b, b)), floor)
-}
-
-// relVec is ||a-b|| / ||b||.
-func relVec(a, b []float64) float64 {
-	if len(a) != len(b) {
-		panic(fmt.Sprintf("lengths %d and %d", len(a), len(b)))
-	}
-	var d, n float64
-	for i := range a {
-		d += (a[i] - b[i]) * (a[i] - b[i])
-		n += b[i] * b[i]
-	}
-	return math.Sqrt(d) / math.Max(math.Sqrt(n), 1e-12)
 }

@@ -1,6 +1,8 @@
 package train
 
 import (
+	"strconv"
+
 	"github.com/privlm/privlm/framework/privacy"
 )
 
@@ -28,7 +30,7 @@ func NewPrivacyReport(cfg Config, sigma, q float64, steps int) (PrivacyReport, e
 	if cfg.Sigma > 0 {
 		rep.Calibration = "sigma set directly"
 	} else {
-		rep.Calibration = "sigma calibrated to epsilon " + ftoa(cfg.TargetEpsilon) + " with the " + cfg.Accountant + " accountant"
+		rep.Calibration = "sigma calibrated to epsilon " + strconv.FormatFloat(cfg.TargetEpsilon, 'g', -1, 64) + " with the " + cfg.Accountant + " accountant"
 	}
 	h := privacy.Single(sigma, q, steps)
 	for _, name := range privacy.Names() {
@@ -44,5 +46,3 @@ func NewPrivacyReport(cfg Config, sigma, q float64, steps int) (PrivacyReport, e
 	}
 	return rep, nil
 }
-
-func ftoa(f float64) string { return trimFloat(f) }

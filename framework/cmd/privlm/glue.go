@@ -90,11 +90,11 @@ func runGLUE(args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	modelPath, err := resolveShared(*model)
+	modelPath, err := shareddata.Resolve(*model)
 	if err != nil {
 		return err
 	}
-	tp, err := resolveShared(*tokPath)
+	tp, err := shareddata.Resolve(*tokPath)
 	if err != nil {
 		return err
 	}
@@ -135,17 +135,3 @@ func runGLUE(args []string, e *env) error {
 	}
 	return nil
 }
-
-// resolveShared finds a path as given or under the shared data directory.
-func resolveShared(p string) (string, error) {
-	if _, err := os.Stat(p); err == nil {
-		return p, nil
-	}
-	alt := filepath.Join(sharedDir(), p)
-	if _, err := os.Stat(alt); err == nil {
-		return alt, nil
-	}
-	return "", fmt.Errorf("%s not found (nor %s)", p, alt)
-}
-
-func sharedDir() string { return shareddata.Dir() }
