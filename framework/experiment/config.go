@@ -82,6 +82,10 @@ type AttackConfig struct {
 	Samples int `json:"samples"`
 	// MaxTokens truncates each sample before scoring (0: the model's context).
 	MaxTokens int `json:"max_tokens"`
+	// Checkpoints is "best" (attack the checkpoint with the lowest
+	// validation loss, as the paper) or "all" (also attack every checkpoint
+	// kept by train.checkpoint_every, into dynamics.parquet).
+	Checkpoints string `json:"checkpoints"`
 }
 
 // Default is the paper's setup with privlm's quick defaults.
@@ -95,6 +99,7 @@ func Default() Config {
 		Model:     ModelConfig{Reference: "models/stories260K.bin", Tokenizer: "models/tok512.bin", Pretrain: "none", PretrainSteps: 150},
 		FineTuner: "finetune", Train: t,
 		Attacks:   []string{"user-inference", "loss", "zlib", "min-k"},
+		Attack:    AttackConfig{Checkpoints: "best"},
 		Bootstrap: 1000,
 	}
 }

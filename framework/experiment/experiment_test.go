@@ -48,6 +48,8 @@ func TestBadConfigsFailBeforeWork(t *testing.T) {
 		{[]string{"train.clip=sometimes"}, "train: train: clip"},
 		{[]string{"model.reference=/no/such/model.bin"}, "model.reference"},
 		{[]string{"split.held_in_fraction=2"}, "held_in_fraction"},
+		{[]string{"attack.checkpoints=some"}, `attack.checkpoints: "some", want best or all`},
+		{[]string{"attack.checkpoints=all"}, "all needs train.checkpoint_every"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.set, " "), func(t *testing.T) {
@@ -197,4 +199,32 @@ func TestKilledRunResumes(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestDynamics attacks every kept checkpoint: one row per checkpoint and
+// attack, with the checkpoint's validation loss, in dynamics.parquet.
+func TestDynamics(t *testing.T) {
+	c := tiny(t, "dynamics")
+	c.Train.CheckpointEvery = 4
+	c.Attack.Checkpoints = "all"
+	out := t.TempDir()
+	res, err := experiment.Run(context.Background(), c, out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Dynamics) != 3*2 { // steps 4, 8, 12 x two attacks
+		t.Fatalf("%d dynamics rows, want 6: %+v", len(res.Dynamics), res.Dynamics)
+	}
+	for i, r := range res.Dynamics {
+		if want := int64(4 * (i/2 + 1)); r.Step != want || !(r.ValLoss > 0) || r.AUROC < 0 || r.AUROC > 1 {
+			t.Errorf("row %d: %+v (want step %d, a validation loss)", i, r, want)
+		}
+	}
+	table, err := data.ReadParquet[experiment.DynamicsRow](filepath.Join(out, "dynamics.parquet"))
+	if err != nil || len(table) != len(res.Dynamics) {
+		t.Fatalf("dynamics.parquet: %d rows, %v", len(table), err)
+	}
+	if res.Metrics[0].ValLoss == nil || !(*res.Metrics[0].ValLoss > 0) {
+		t.Errorf("metrics carry no validation loss: %+v", res.Metrics[0])
+	}
 }

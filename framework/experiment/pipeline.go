@@ -20,6 +20,7 @@ import (
 	"github.com/privlm/privlm/framework/plugin"
 	"github.com/privlm/privlm/framework/shareddata"
 	"github.com/privlm/privlm/framework/tokenizer"
+	"github.com/privlm/privlm/framework/train"
 )
 
 // plan is a validated config with its resources resolved.
@@ -33,6 +34,7 @@ type plan struct {
 	plugins     map[string]string // name -> binary
 	versions    map[string]string // name -> version
 	tok         tokenizer.Tokenizer
+	log         io.Writer // plugins' log lines
 }
 
 // Validate checks a config and everything it names before any work: keys,
@@ -85,6 +87,14 @@ func Validate(cfg Config) (*plan, error) {
 	}
 	if cfg.Attack.Samples < 0 || cfg.Attack.MaxTokens < 0 {
 		return fail("attack.samples", fmt.Errorf("%d, want >= 0 (0: all)", cfg.Attack.Samples))
+	}
+	if cfg.Attack.Checkpoints == "" {
+		p.cfg.Attack.Checkpoints = "best"
+	} else if cfg.Attack.Checkpoints != "best" && cfg.Attack.Checkpoints != "all" {
+		return fail("attack.checkpoints", fmt.Errorf("%q, want best or all", cfg.Attack.Checkpoints))
+	}
+	if cfg.Attack.Checkpoints == "all" && cfg.Train.CheckpointEvery < 1 {
+		return fail("attack.checkpoints", fmt.Errorf("all needs train.checkpoint_every >= 1"))
 	}
 	if len(cfg.Attacks) == 0 {
 		return fail("attacks", fmt.Errorf("no attack plugins"))
@@ -164,14 +174,16 @@ func trainParams(cfg Config) map[string]any {
 	return out
 }
 
-// stage runs fn in a directory keyed by hash(key), unless it is done.
-func stage(out, name string, key any, log io.Writer, fn func(dir string) error) (string, error) {
+// stage runs fn in a directory of stages keyed by hash(key), unless it is
+// done. Keys hash everything a stage's output depends on, so runs may share
+// a stages directory (Sweep does).
+func stage(stages, name string, key any, log io.Writer, fn func(dir string) error) (string, error) {
 	b, err := json.Marshal(key)
 	if err != nil {
 		return "", err
 	}
 	sum := sha256.Sum256(append([]byte(name+"\x00"), b...))
-	dir := filepath.Join(out, "stages", name+"-"+hex.EncodeToString(sum[:6]))
+	dir := filepath.Join(stages, name+"-"+hex.EncodeToString(sum[:6]))
 	if _, err := os.Stat(filepath.Join(dir, ".done")); err == nil {
 		fmt.Fprintf(log, "privlm: %-14s cached (%s)\n", name, filepath.Base(dir))
 		return dir, nil
@@ -232,14 +244,22 @@ func fileHash(path string) (string, error) {
 
 // Result is what an experiment produced.
 type Result struct {
-	OutDir   string        `json:"out_dir"`
-	Metrics  []MetricsRow  `json:"metrics"`
+	OutDir  string       `json:"out_dir"`
+	Metrics []MetricsRow `json:"metrics"`
+	// Dynamics are the attacks over training (attack.checkpoints = all).
+	Dynamics []DynamicsRow `json:"dynamics,omitempty"`
 	Manifest Manifest      `json:"manifest"`
 	Duration time.Duration `json:"duration_ns"`
 }
 
 // Run validates cfg and runs the experiment into out, logging stages to log.
+// Finished stages (in out/stages) are reused, so an interrupted or repeated
+// run redoes only what changed.
 func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, error) {
+	return run(ctx, cfg, out, filepath.Join(out, "stages"), log)
+}
+
+func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*Result, error) {
 	start := time.Now()
 	if log == nil {
 		log = io.Discard
@@ -248,11 +268,12 @@ func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, e
 	if err != nil {
 		return nil, err
 	}
+	p.log = log
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
 	// 1. Data.
-	dataDir, err := stage(out, "data", []any{cfg.Dataset, p.source}, log, func(dir string) error {
+	dataDir, err := stage(stages, "data", []any{cfg.Dataset, p.source}, log, func(dir string) error {
 		_, err := datasets.Prepare(cfg.Dataset.Name, cfg.Dataset.Source, filepath.Join(dir, "data.parquet"), nil)
 		return err
 	})
@@ -265,8 +286,8 @@ func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, e
 		return nil, err
 	}
 	// 2. Split (+ canaries).
-	splitKey := []any{dataHash, cfg.Seed, cfg.Split, cfg.Canary, cfg.Dataset.MaxChars, p.tok.Name()}
-	splitDir, err := stage(out, "split", splitKey, log, func(dir string) error { return makeSplit(p, dataPath, dir) })
+	splitKey := []any{dataHash, cfg.Seed, cfg.Split, cfg.Canary, cfg.Dataset.MaxChars, p.tok.Name(), cfg.Model.Pretrain, cfg.Model.PretrainSteps, cfg.Train.BatchSize}
+	splitDir, err := stage(stages, "split", splitKey, log, func(dir string) error { return makeSplit(p, dataPath, dir) })
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +305,7 @@ func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, e
 	for _, spec := range p.mitigations {
 		h, _ := fileHash(trainPath)
 		var resp plugin.MitigationResponse
-		dir, err := stage(out, "mitigate-"+spec.Name, []any{h, spec, p.versions[spec.Name], cfg.Seed}, log, func(dir string) error {
+		dir, err := stage(stages, "mitigate-"+spec.Name, []any{h, spec, p.versions[spec.Name], cfg.Seed}, log, func(dir string) error {
 			resp, err = runMitigation(ctx, p, spec, trainPath, dir)
 			if err != nil {
 				return err
@@ -311,9 +332,9 @@ func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, e
 		poolHash, _ := fileHash(poolPath)
 		baseHash, _ := fileHash(p.reference)
 		var ref plugin.FineTuneResponse
-		refDir, err := stage(out, "reference", []any{poolHash, baseHash, cfg.Seed, cfg.Train, cfg.Model, p.versions[cfg.FineTuner], cfg.Backend}, log, func(dir string) error {
-			pre := *p
-			pre.cfg.Train.Steps, pre.cfg.Train.Clip, pre.cfg.Train.DP = cfg.Model.PretrainSteps, "none", "none"
+		pre := *p
+		pre.cfg.Train = pretrainConfig(cfg)
+		refDir, err := stage(stages, "reference", []any{poolHash, baseHash, cfg.Seed, pre.cfg.Train, cfg.Model, p.versions[cfg.FineTuner], cfg.Backend}, log, func(dir string) error {
 			ref, err = runFineTune(ctx, &pre, poolPath, filepath.Join(splitDir, "validation.parquet"), nil, dir, log)
 			if err != nil {
 				return err
@@ -333,7 +354,7 @@ func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, e
 	refHash, _ := dirOrFileHash(p.reference)
 	ftKey := []any{trainHash, refHash, cfg.Seed, cfg.Train, settings, cfg.FineTuner, p.versions[cfg.FineTuner], cfg.Backend}
 	var ft plugin.FineTuneResponse
-	ftDir, err := stage(out, "finetune", ftKey, log, func(dir string) error {
+	ftDir, err := stage(stages, "finetune", ftKey, log, func(dir string) error {
 		ft, err = runFineTune(ctx, p, trainPath, filepath.Join(splitDir, "validation.parquet"), settings, dir, log)
 		if err != nil {
 			return err
@@ -351,17 +372,63 @@ func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, e
 	if err != nil {
 		return nil, err
 	}
+	scores, err := attackCheckpoint(ctx, p, stages, "", ft.Best, []any{ftKey, splitKey}, requests, users, log)
+	if err != nil {
+		return nil, err
+	}
+	// 7. Metrics and results.
+	rows, curves, err := computeMetrics(cfg, scores)
+	if err != nil {
+		return nil, err
+	}
+	// 8. Attacks over training: every kept checkpoint, for attack.checkpoints = all.
+	var dynamics []DynamicsRow
+	if cfg.Attack.Checkpoints == "all" {
+		for _, ck := range ft.Checkpoints {
+			sc, err := attackCheckpoint(ctx, p, stages, fmt.Sprintf("-step%d", ck.Step), ck.Path, []any{ftKey, splitKey, ck.Step}, requests, users, log)
+			if err != nil {
+				return nil, err
+			}
+			ms, _, err := computeMetrics(cfg, sc)
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range ms {
+				dynamics = append(dynamics, DynamicsRow{ExperimentID: cfg.Name, Attack: m.Attack, Step: int64(ck.Step), ValLoss: ck.ValLoss,
+					AUROC: m.AUROC, AUROCLo: m.AUROCLo, AUROCHi: m.AUROCHi, TPRAt1FPR: m.TPRAt1FPR, TPRAt5FPR: m.TPRAt5FPR})
+			}
+		}
+	}
+	man, err := writeResults(p, out, scores, rows, curves, ft, dataHash, summaries, settings)
+	if err != nil {
+		return nil, err
+	}
+	if dynamics != nil {
+		if err := data.WriteParquet(filepath.Join(out, "dynamics.parquet"), dynamics); err != nil {
+			return nil, err
+		}
+	}
+	return &Result{OutDir: out, Metrics: rows, Dynamics: dynamics, Manifest: man, Duration: time.Since(start)}, nil
+}
+
+// attackCheckpoint runs every attack against one checkpoint, through one
+// oracle shared by the attacks (it caches scores). suffix names the stages
+// of checkpoints other than the attacked best one.
+func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint string, key []any, requests plugin.AttackRequest,
+	users SplitInfo, log io.Writer) ([]ScoreRow, error) {
+	cfg := p.cfg
 	var shared *oracle.LM
 	getOracle := func() (*oracle.LM, error) {
+		var err error
 		if shared == nil {
-			shared, err = newOracle(p, ft.Best)
+			shared, err = newOracle(p, checkpoint)
 		}
 		return shared, err
 	}
 	var scores []ScoreRow
 	for _, spec := range p.attacks {
-		key := []any{ftKey, splitKey, spec, p.versions[spec.Name], cfg.Attack}
-		dir, err := stage(out, "attack-"+spec.Name, key, log, func(dir string) error {
+		stageKey := append(append([]any{}, key...), spec, p.versions[spec.Name], cfg.Attack.Samples, cfg.Attack.MaxTokens)
+		dir, err := stage(stages, "attack-"+spec.Name+suffix, stageKey, log, func(dir string) error {
 			o, err := getOracle()
 			if err != nil {
 				return err
@@ -382,25 +449,27 @@ func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, e
 		for _, s := range resp.Scores {
 			u := users.Users[s.UserID]
 			scores = append(scores, ScoreRow{ExperimentID: cfg.Name, Attack: attackLabel(spec), UserID: s.UserID, Member: u.Member,
-				Canary: u.Canary, NAttackSamples: int64(samplesOf(requests, s.UserID)), NTrainSamples: int64(u.TrainDocs), Score: s.Score})
+				Canary: u.Canary, NAttackSamples: int64(samplesOf(requests, s.UserID)), NTrainSamples: int64(u.TrainDocs), NUserDocs: int64(u.TotalDocs), Score: s.Score})
 		}
 	}
-	// 7. Metrics and results.
 	sort.Slice(scores, func(i, j int) bool {
 		if scores[i].Attack != scores[j].Attack {
 			return scores[i].Attack < scores[j].Attack
 		}
 		return scores[i].UserID < scores[j].UserID
 	})
-	rows, curves, err := computeMetrics(cfg, scores)
-	if err != nil {
-		return nil, err
-	}
-	man, err := writeResults(p, out, scores, rows, curves, ft, dataHash, summaries, settings)
-	if err != nil {
-		return nil, err
-	}
-	return &Result{OutDir: out, Metrics: rows, Manifest: man, Duration: time.Since(start)}, nil
+	return scores, nil
+}
+
+// pretrainConfig is the training configuration of the reference model's
+// domain adaptation: the fine-tuning's optimiser and shapes, for
+// model.pretrain_steps steps, without clipping, DP, early stopping or
+// kept checkpoints (so that sweeping those reuses one reference).
+func pretrainConfig(cfg Config) train.Config {
+	t := cfg.Train
+	t.Steps, t.Epochs = cfg.Model.PretrainSteps, 0
+	t.Clip, t.DP, t.Sigma, t.TargetEpsilon, t.Patience, t.CheckpointEvery = "none", "none", 0, 0, 0, 0
+	return t
 }
 
 func attackLabel(s PluginSpec) string {

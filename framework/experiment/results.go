@@ -15,14 +15,16 @@ import (
 
 // ScoreRow is one user's score under one attack (scores.parquet).
 type ScoreRow struct {
-	ExperimentID   string  `parquet:"experiment_id" json:"experiment_id"`
-	Attack         string  `parquet:"attack" json:"attack"`
-	UserID         string  `parquet:"user_id" json:"user_id"`
-	Member         bool    `parquet:"member" json:"member"`
-	Canary         bool    `parquet:"canary" json:"canary"`
-	NAttackSamples int64   `parquet:"n_attack_samples" json:"n_attack_samples"`
-	NTrainSamples  int64   `parquet:"n_train_samples" json:"n_train_samples"`
-	Score          float64 `parquet:"score" json:"score"`
+	ExperimentID   string `parquet:"experiment_id" json:"experiment_id"`
+	Attack         string `parquet:"attack" json:"attack"`
+	UserID         string `parquet:"user_id" json:"user_id"`
+	Member         bool   `parquet:"member" json:"member"`
+	Canary         bool   `parquet:"canary" json:"canary"`
+	NAttackSamples int64  `parquet:"n_attack_samples" json:"n_attack_samples"`
+	NTrainSamples  int64  `parquet:"n_train_samples" json:"n_train_samples"`
+	// NUserDocs is the user's documents in the dataset, members or not.
+	NUserDocs int64   `parquet:"n_user_docs" json:"n_user_docs"`
+	Score     float64 `parquet:"score" json:"score"`
 }
 
 // MetricsRow summarises one attack (metrics.parquet).
@@ -37,6 +39,24 @@ type MetricsRow struct {
 	TPRAt5FPR    float64 `parquet:"tpr_at_5fpr" json:"tpr_at_5fpr"`
 	NUsers       int64   `parquet:"n_users" json:"n_users"`
 	NMembers     int64   `parquet:"n_members" json:"n_members"`
+	// ValLoss is the attacked checkpoint's validation loss (mean token NLL).
+	ValLoss *float64 `parquet:"val_loss,optional" json:"val_loss,omitempty"`
+	// Epsilon is the run's tight (pld) epsilon, for DP runs.
+	Epsilon *float64 `parquet:"epsilon,optional" json:"epsilon,omitempty"`
+}
+
+// DynamicsRow is one attack against one checkpoint kept during training
+// (dynamics.parquet, for attack.checkpoints = all).
+type DynamicsRow struct {
+	ExperimentID string  `parquet:"experiment_id" json:"experiment_id"`
+	Attack       string  `parquet:"attack" json:"attack"`
+	Step         int64   `parquet:"step" json:"step"`
+	ValLoss      float64 `parquet:"val_loss" json:"val_loss"`
+	AUROC        float64 `parquet:"auroc" json:"auroc"`
+	AUROCLo      float64 `parquet:"auroc_lo" json:"auroc_lo"`
+	AUROCHi      float64 `parquet:"auroc_hi" json:"auroc_hi"`
+	TPRAt1FPR    float64 `parquet:"tpr_at_1fpr" json:"tpr_at_1fpr"`
+	TPRAt5FPR    float64 `parquet:"tpr_at_5fpr" json:"tpr_at_5fpr"`
 }
 
 // Manifest records how a run was made (manifest.json).
@@ -91,6 +111,23 @@ func computeMetrics(cfg Config, scores []ScoreRow) ([]MetricsRow, map[string][]m
 func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, curves map[string][]metrics.ROCPoint,
 	ft plugin.FineTuneResponse, dataHash string, summaries []string, settings map[string]string) (Manifest, error) {
 	cfg := p.cfg
+	man := Manifest{ExperimentID: cfg.Name, Config: cfg, DatasetSource: p.source, DatasetSHA256: dataHash, Reference: p.reference,
+		Tokenizer: p.tokenizer, Seed: cfg.Seed, Plugins: p.versions, Backend: backend.Spec(cfg.Backend), Framework: buildinfo.Get(),
+		Mitigations: summaries, Settings: settings, Checkpoint: ft.Best}
+	if ft.PrivacyReport != "" {
+		var rep map[string]any
+		if err := readJSONFile(ft.PrivacyReport, &rep); err == nil {
+			man.PrivacyReport = rep
+			if eps, ok := rep["epsilon"].(map[string]any); ok {
+				if v, ok := eps["pld"].(float64); ok {
+					man.Epsilon = &v
+				}
+			}
+		}
+	}
+	for i := range rows {
+		rows[i].ValLoss, rows[i].Epsilon = ft.BestValLoss, man.Epsilon
+	}
 	if err := data.WriteParquet(filepath.Join(out, "scores.parquet"), scores); err != nil {
 		return Manifest{}, err
 	}
@@ -125,20 +162,7 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 			return Manifest{}, err
 		}
 	}
-	man := Manifest{ExperimentID: cfg.Name, Config: cfg, DatasetSource: p.source, DatasetSHA256: dataHash, Reference: p.reference,
-		Tokenizer: p.tokenizer, Seed: cfg.Seed, Plugins: p.versions, Backend: backend.Spec(cfg.Backend), Framework: buildinfo.Get(),
-		Mitigations: summaries, Settings: settings, Checkpoint: ft.Best, Finished: time.Now().UTC()}
-	if ft.PrivacyReport != "" {
-		var rep map[string]any
-		if err := readJSONFile(ft.PrivacyReport, &rep); err == nil {
-			man.PrivacyReport = rep
-			if eps, ok := rep["epsilon"].(map[string]any); ok {
-				if v, ok := eps["pld"].(float64); ok {
-					man.Epsilon = &v
-				}
-			}
-		}
-	}
+	man.Finished = time.Now().UTC()
 	return man, data.WriteJSON(filepath.Join(out, "manifest.json"), man)
 }
 

@@ -25,6 +25,9 @@ type UserInfo struct {
 	Canary       bool `json:"canary"`
 	TrainDocs    int  `json:"train_docs"`
 	AttackerDocs int  `json:"attacker_docs"`
+	// TotalDocs is the user's documents in the dataset (after truncation),
+	// held out or not: the user's would-be share of the training data.
+	TotalDocs int `json:"total_docs"`
 }
 
 // SplitInfo is the split stage's users.json.
@@ -60,8 +63,8 @@ func makeSplit(p *plan, dataPath, dir string) error {
 	}
 	kept := recs[:0]
 	for _, r := range recs {
-		r.Text = truncate(r.Text, cfg.Dataset.MaxChars)
-		if len(p.tok.Encode(r.Text)) > 0 {
+		// Non-empty text always encodes to tokens (byte fallback).
+		if r.Text = truncate(r.Text, cfg.Dataset.MaxChars); r.Text != "" {
 			kept = append(kept, r)
 		}
 	}
@@ -94,6 +97,14 @@ func makeSplit(p *plan, dataPath, dir string) error {
 		if len(pool) == 0 {
 			return fmt.Errorf("model.pretrain = pool, but no user has fewer than split.min_docs = %d documents", cfg.Split.MinDocs)
 		}
+		// Pretraining sees at most steps x batch examples: a seeded sample of
+		// twice that many documents serves it (reddit's pool has 500k).
+		if limit := 2 * cfg.Model.PretrainSteps * cfg.Train.BatchSize; len(pool) > limit {
+			rng := rand.New(rand.NewPCG(cfg.Seed, 0x706f6f6c))
+			rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+			pool = pool[:limit]
+			slices.SortFunc(pool, func(a, b data.Record) int { return cmpStr(a.DocID, b.DocID) })
+		}
 		if err := data.WriteFile(filepath.Join(dir, "pretrain.parquet"), pool); err != nil {
 			return err
 		}
@@ -103,9 +114,13 @@ func makeSplit(p *plan, dataPath, dir string) error {
 	for _, c := range canaries {
 		isCanary[c.UserID] = true
 	}
+	totals := map[string]int{}
+	for _, r := range recs {
+		totals[r.UserID]++
+	}
 	var attacker []data.Record
 	for u, docs := range s.Attacker {
-		info.Users[u] = UserInfo{Member: s.Member(u), Canary: isCanary[u], AttackerDocs: len(docs)}
+		info.Users[u] = UserInfo{Member: s.Member(u), Canary: isCanary[u], AttackerDocs: len(docs), TotalDocs: totals[u]}
 		info.MinAttackerSamples = min(info.MinAttackerSamples, len(docs))
 		attacker = append(attacker, docs...)
 	}
@@ -139,7 +154,7 @@ func cmpStr(a, b string) int {
 }
 
 func runMitigation(ctx context.Context, p *plan, spec PluginSpec, trainPath, dir string) (plugin.MitigationResponse, error) {
-	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{})
+	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{Log: p.log})
 	if err != nil {
 		return plugin.MitigationResponse{}, err
 	}
@@ -220,7 +235,7 @@ func newOracle(p *plan, target string) (*oracle.LM, error) {
 }
 
 func runAttack(ctx context.Context, p *plan, spec PluginSpec, o *oracle.LM, req plugin.AttackRequest) (plugin.AttackResponse, error) {
-	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{})
+	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{Log: p.log})
 	if err != nil {
 		return plugin.AttackResponse{}, err
 	}

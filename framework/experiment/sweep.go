@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/privlm/privlm/framework/data"
@@ -40,14 +42,21 @@ func Grid(keys []string, values map[string][]string) []Point {
 	return points
 }
 
-// Sweep runs base at every grid point (each in out/point-NNN, experiment id
-// "<name>/<point>") and writes one combined out/sweep_metrics.parquet. Every
-// point's config is validated before the first runs.
+// Sweep runs base at every point of the grid of keys over values; see RunPoints.
 func Sweep(ctx context.Context, base Config, keys []string, values map[string][]string, out string, log io.Writer) ([]MetricsRow, error) {
+	return RunPoints(ctx, base, Grid(keys, values), out, log)
+}
+
+// RunPoints runs base with each point's settings (each in out/point-NNN,
+// experiment id "<name>/<point>") and writes the combined
+// out/sweep_metrics.parquet and out/sweep_scores.parquet. Every point's
+// config is validated before the first runs. The points share out/stages,
+// so what does not depend on a point's keys (data, split, reference, and
+// the fine-tuning when only attack keys differ) runs once.
+func RunPoints(ctx context.Context, base Config, points []Point, out string, log io.Writer) ([]MetricsRow, error) {
 	if log == nil {
 		log = io.Discard
 	}
-	points := Grid(keys, values)
 	cfgs := make([]Config, len(points))
 	for i, p := range points {
 		c := base
@@ -58,7 +67,6 @@ func Sweep(ctx context.Context, base Config, keys []string, values map[string][]
 				return nil, fmt.Errorf("sweep point %s: %w", p, err)
 			}
 		}
-		c.Name = base.Name + "/" + p.String()
 		cfgs[i] = c
 		probe := c
 		probe.Name = "probe"
@@ -67,18 +75,44 @@ func Sweep(ctx context.Context, base Config, keys []string, values map[string][]
 		}
 	}
 	var all []MetricsRow
+	var scores []ScoreRow
 	for i, c := range cfgs {
 		fmt.Fprintf(log, "privlm: sweep point %d/%d: %s\n", i+1, len(cfgs), points[i])
-		name := c.Name
+		id := base.Name + "/" + points[i].String()
 		c.Name = fmt.Sprintf("point-%03d", i)
-		res, err := Run(ctx, c, filepath.Join(out, c.Name), log)
+		res, err := run(ctx, c, filepath.Join(out, c.Name), filepath.Join(out, "stages"), log)
 		if err != nil {
 			return nil, fmt.Errorf("sweep point %s: %w", points[i], err)
 		}
 		for _, r := range res.Metrics {
-			r.ExperimentID = name
+			r.ExperimentID = id
 			all = append(all, r)
 		}
+		sc, err := data.ReadParquet[ScoreRow](filepath.Join(res.OutDir, "scores.parquet"))
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range sc {
+			r.ExperimentID = id
+			scores = append(scores, r)
+		}
+	}
+	if err := data.WriteParquet(filepath.Join(out, "sweep_scores.parquet"), scores); err != nil {
+		return nil, err
 	}
 	return all, data.WriteParquet(filepath.Join(out, "sweep_metrics.parquet"), all)
+}
+
+// PointValue is the value of key in a sweep experiment id
+// ("<name>/key=value,key=value"), as a number when it is one (else NaN).
+func PointValue(experimentID, key string) float64 {
+	_, point, _ := strings.Cut(experimentID, "/")
+	for _, kv := range strings.Split(point, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				return f
+			}
+		}
+	}
+	return math.NaN()
 }

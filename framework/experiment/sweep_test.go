@@ -3,6 +3,7 @@ package experiment_test
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -38,8 +39,19 @@ func TestSweep(t *testing.T) {
 		t.Fatalf("rows %+v", rows)
 	}
 	table, err := data.ReadParquet[experiment.MetricsRow](filepath.Join(out, "sweep_metrics.parquet"))
-	if err != nil || len(table) != 2 || table[1] != rows[1] {
+	if err != nil || len(table) != 2 || !reflect.DeepEqual(table[1], rows[1]) {
 		t.Fatalf("sweep_metrics.parquet: %+v, %v", table, err)
+	}
+	// The points differ only in an attack key: one fine-tuning serves both.
+	if ft, _ := filepath.Glob(filepath.Join(out, "stages", "finetune-*")); len(ft) != 1 {
+		t.Errorf("finetune stages %v, want one shared by the points", ft)
+	}
+	scores, err := data.ReadParquet[experiment.ScoreRow](filepath.Join(out, "sweep_scores.parquet"))
+	if err != nil || len(scores) != 2*int(rows[0].NUsers) || scores[0].ExperimentID != "sweep/attack.samples=1" {
+		t.Fatalf("sweep_scores.parquet: %d rows (want %d), %v", len(scores), 2*rows[0].NUsers, err)
+	}
+	if got := experiment.PointValue(rows[1].ExperimentID, "attack.samples"); got != 2 {
+		t.Errorf("PointValue = %v, want 2", got)
 	}
 	if _, err := experiment.Sweep(context.Background(), c, []string{"attack.nope"}, map[string][]string{"attack.nope": {"1"}}, out, nil); err == nil {
 		t.Error("a sweep over an unknown key ran")

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"reflect"
 	"testing"
 )
 
@@ -155,5 +156,30 @@ func TestPlots(t *testing.T) {
 	}
 	if _, err := ROCPlot("x", nil, "bmp"); err == nil {
 		t.Error("bmp accepted")
+	}
+}
+
+func TestLinePlotAndSeriesOf(t *testing.T) {
+	type row struct {
+		attack string
+		m, auc float64
+	}
+	rows := []row{{"ui", 1, 0.6}, {"loss", 1, 0.55}, {"ui", 2, 0.7}, {"loss", 2, 0.56}}
+	series := SeriesOf(rows, func(r row) string { return r.attack }, func(r row) float64 { return r.m }, func(r row) float64 { return r.auc })
+	want := []Series{{"ui", []float64{1, 2}, []float64{0.6, 0.7}}, {"loss", []float64{1, 2}, []float64{0.55, 0.56}}}
+	if !reflect.DeepEqual(series, want) {
+		t.Fatalf("SeriesOf = %+v, want %+v", series, want)
+	}
+	for _, format := range []string{"png", "svg"} {
+		img, err := LinePlot(Axes{Title: "t", X: "m", Y: "AUROC", LogX: true}, series, format)
+		if err != nil || len(img) < 100 {
+			t.Fatalf("%s: %d bytes, %v", format, len(img), err)
+		}
+	}
+	if _, err := LinePlot(Axes{}, []Series{{"bad", []float64{1}, nil}}, "png"); err == nil {
+		t.Error("a series with unequal x and y plotted")
+	}
+	if _, err := LinePlot(Axes{LogX: true}, []Series{{"zero", []float64{0}, []float64{1}}}, "png"); err == nil {
+		t.Error("x = 0 plotted on a log axis")
 	}
 }

@@ -106,3 +106,72 @@ func SortedCurves(m map[string][]ROCPoint) []Curve {
 	sort.Slice(out, func(i, j int) bool { return out[i].Label < out[j].Label })
 	return out
 }
+
+// Series is a labelled line of (X[i], Y[i]) points.
+type Series struct {
+	Label string
+	X, Y  []float64
+}
+
+// Axes names a line plot's axes; LogX draws X on a log scale.
+type Axes struct {
+	Title, X, Y string
+	LogX        bool
+}
+
+// LinePlot draws series as lines with point markers (AUROC against
+// attacker samples, epsilon against steps, ...) and returns the image in
+// format "svg" or "png". Series must have as many X as Y values.
+func LinePlot(axes Axes, series []Series, format string) ([]byte, error) {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = axes.Title, axes.X, axes.Y
+	if axes.LogX {
+		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	}
+	for i, s := range series {
+		if len(s.X) != len(s.Y) {
+			return nil, fmt.Errorf("metrics: series %q has %d x and %d y values", s.Label, len(s.X), len(s.Y))
+		}
+		xy := make(plotter.XYs, len(s.X))
+		for j := range s.X {
+			if axes.LogX && !(s.X[j] > 0) {
+				return nil, fmt.Errorf("metrics: series %q: x = %v on a log axis", s.Label, s.X[j])
+			}
+			xy[j].X, xy[j].Y = s.X[j], s.Y[j]
+		}
+		l, pts, err := plotter.NewLinePoints(xy)
+		if err != nil {
+			return nil, fmt.Errorf("metrics: series %q: %w", s.Label, err)
+		}
+		l.Color, pts.Color = plotutil.Color(i), plotutil.Color(i)
+		l.Width = vg.Points(1.5)
+		pts.Shape = plotutil.Shape(i)
+		p.Add(l, pts)
+		if s.Label != "" {
+			p.Legend.Add(s.Label, l, pts)
+		}
+	}
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	return render(p, format)
+}
+
+// SeriesOf turns table rows into one Series per label (in order of first
+// appearance), with the points in row order: e.g. AUROC against attacker
+// samples, one line per attack.
+func SeriesOf[R any](rows []R, label func(R) string, x, y func(R) float64) []Series {
+	var out []Series
+	index := map[string]int{}
+	for _, r := range rows {
+		l := label(r)
+		i, ok := index[l]
+		if !ok {
+			i = len(out)
+			index[l] = i
+			out = append(out, Series{Label: l})
+		}
+		out[i].X = append(out[i].X, x(r))
+		out[i].Y = append(out[i].Y, y(r))
+	}
+	return out
+}

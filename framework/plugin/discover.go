@@ -157,3 +157,29 @@ func sameFile(a, b string) (bool, error) {
 	}
 	return ha == hb, nil
 }
+
+// Build compiles the plugin whose main package is in srcDir into
+// outDir/<name> (the binary's name is the plugin's name) and returns the
+// binary's path. srcDir is built with the go command of PATH, as a package
+// of whatever module holds it.
+func Build(srcDir, outDir, name string) (string, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) {
+		return "", fmt.Errorf("plugin name %q: want a file name", name)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return "", err
+	}
+	target, err := filepath.Abs(filepath.Join(outDir, name))
+	if err != nil {
+		return "", err
+	}
+	tmp := filepath.Join(filepath.Dir(target), "."+name+".tmp")
+	cmd := exec.Command("go", "build", "-o", tmp, ".")
+	cmd.Dir = srcDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("building plugin %s from %s: %v\n%s", name, srcDir, err, out)
+	}
+	return target, os.Rename(tmp, target)
+}

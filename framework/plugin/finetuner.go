@@ -31,6 +31,10 @@ type FineTuneResponse struct {
 	Checkpoints []CheckpointInfo `json:"checkpoints"`
 	// Best is the checkpoint to attack (lowest validation loss).
 	Best string `json:"best"`
+	// BestStep and BestValLoss describe Best (BestValLoss is absent when
+	// there was no validation data).
+	BestStep    int      `json:"best_step,omitempty"`
+	BestValLoss *float64 `json:"best_val_loss,omitempty"`
 	// TrainingLog is a Parquet file: step, epoch, train_loss, val_loss, lr, epsilon.
 	TrainingLog string `json:"training_log"`
 	// PrivacyReport is a JSON file, for DP runs.

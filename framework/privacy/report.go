@@ -1,5 +1,7 @@
 package privacy
 
+import "fmt"
+
 // Report is what privlm says about the privacy of a history: the chosen
 // accountant's epsilon and, when that is not a bound, the pld upper bound for
 // the same noise, so an estimate is never mistaken for a guarantee.
@@ -34,4 +36,18 @@ func Account(acc Accountant, h History, delta float64) (Report, error) {
 		r.Note = acc.Name() + " gives an " + string(acc.Guarantee()) + ", not a bound; pld_epsilon is an upper bound for the same noise"
 	}
 	return r, nil
+}
+
+// EpsilonCurve is the epsilon acc gives after each of steps steps of the
+// subsampled Gaussian (sigma, q) at delta: how the spent budget grows over
+// training.
+func EpsilonCurve(acc Accountant, sigma, q float64, steps []int, delta float64) ([]float64, error) {
+	eps := make([]float64, len(steps))
+	for i, n := range steps {
+		var err error
+		if eps[i], err = acc.Epsilon(Single(sigma, q, n), delta); err != nil {
+			return nil, fmt.Errorf("privacy: %s after %d steps: %w", acc.Name(), n, err)
+		}
+	}
+	return eps, nil
 }

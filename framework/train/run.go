@@ -175,7 +175,9 @@ func Run(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, valRecs []data.Record,
 		st.Step = s
 		row := LogRow{Step: s, Epoch: float64(s*cfg.BatchSize) / float64(sampler.units()), TrainLoss: res.Loss,
 			ValLoss: math.NaN(), LR: sched.LearningRateAt(s), Epsilon: math.NaN(), ClippedFraction: res.ClippedFraction}
-		evalNow := (cfg.EvalEvery > 0 && s%cfg.EvalEvery == 0) || s == totalSteps
+		// Kept checkpoints are evaluated too: attacks over training plot AUROC
+		// against validation loss.
+		evalNow := (cfg.EvalEvery > 0 && s%cfg.EvalEvery == 0) || s == totalSteps || (cfg.CheckpointEvery > 0 && s%cfg.CheckpointEvery == 0)
 		if evalNow && len(val) > 0 {
 			if row.ValLoss, err = evaluate(); err != nil {
 				return Result{}, err

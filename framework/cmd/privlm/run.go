@@ -26,22 +26,6 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, " ") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-// QuickstartConfig is the README's main experiment.
-func QuickstartConfig() experiment.Config {
-	c := experiment.Default()
-	c.Name = "quickstart"
-	// Sized to finish in minutes on 2 cores (pure-Go backend): short
-	// documents, at most 8 per user, a domain-adapted reference (stories260K
-	// fine-tuned on the users with fewer than 5 mails), 2 epochs on the
-	// held-in users, samples scored on their first 64 tokens.
-	c.Dataset.MaxChars = 400
-	c.Split.MaxDocs = 8
-	c.Model.Pretrain, c.Model.PretrainSteps = "pool", 150
-	c.Train.Epochs, c.Train.LearningRate = 2, 3e-3
-	c.Attack.MaxTokens = 64
-	return c
-}
-
 func runQuickstart(args []string, e *env) error {
 	fs := newFlags("quickstart", "quickstart [--out DIR] [--set key=value ...] [--json]", e.stderr)
 	out := fs.String("out", filepath.Join("results", "quickstart"), "results directory")
@@ -51,7 +35,7 @@ func runQuickstart(args []string, e *env) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg := QuickstartConfig()
+	cfg := experiment.Quickstart()
 	for _, s := range sets {
 		k, v, _ := strings.Cut(s, "=")
 		if err := cfg.Set(strings.TrimSpace(k), strings.TrimSpace(v)); err != nil {

@@ -3,6 +3,7 @@ package builtin
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -133,7 +134,10 @@ func (f *FineTuner) FineTune(ctx context.Context, req plugin.FineTuneRequest) (p
 	if err != nil {
 		return plugin.FineTuneResponse{}, err
 	}
-	resp := plugin.FineTuneResponse{Best: res.Best, TrainingLog: res.Log}
+	resp := plugin.FineTuneResponse{Best: res.Best, BestStep: res.BestStep, TrainingLog: res.Log}
+	if v := res.BestValLoss; !math.IsInf(v, 0) && !math.IsNaN(v) {
+		resp.BestValLoss = &v
+	}
 	for _, c := range res.Checkpoints {
 		resp.Checkpoints = append(resp.Checkpoints, plugin.CheckpointInfo{Path: c.Path, Step: c.Step, ValLoss: c.ValLoss})
 	}

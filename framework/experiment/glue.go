@@ -1,0 +1,166 @@
+package experiment
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/privlm/privlm/datasets"
+	"github.com/privlm/privlm/framework/backend"
+	"github.com/privlm/privlm/framework/data"
+	"github.com/privlm/privlm/framework/lm"
+	"github.com/privlm/privlm/framework/shareddata"
+	"github.com/privlm/privlm/framework/tokenizer"
+	"github.com/privlm/privlm/framework/train"
+)
+
+// GLUEConfig is an EW-Tune style run: a classification head fine-tuned on a
+// GLUE task, non-private or with example-level DP-SGD whose noise the
+// chosen accountant calibrates.
+type GLUEConfig struct {
+	// Task is sst2, qnli, qqp or mnli (the subsets in ../shared/data).
+	Task      string `json:"task"`
+	Model     string `json:"model"`
+	Tokenizer string `json:"tokenizer"`
+	Backend   string `json:"backend"`
+	// MaxTrain caps the training examples (0: all), for quick runs.
+	MaxTrain int          `json:"max_train"`
+	Train    train.Config `json:"train"`
+}
+
+// DefaultGLUE is a non-private run on task: stories260K with a
+// classification head, 300 steps of 32 examples of 64 tokens.
+func DefaultGLUE(task string) GLUEConfig {
+	t := train.DefaultConfig()
+	t.Steps, t.BatchSize, t.SeqLen, t.LearningRate, t.ClipNorm = 300, 32, 64, 2e-3, 1
+	return GLUEConfig{Task: task, Model: filepath.Join("models", "stories260K.bin"), Tokenizer: filepath.Join("models", "tok512.bin"), Train: t}
+}
+
+// WithDP returns c with example-level DP-SGD calibrated to epsilon by the
+// accountant (edgeworth uses EW-Tune's grid search).
+func (c GLUEConfig) WithDP(accountant string, epsilon float64) GLUEConfig {
+	c.Train.DP, c.Train.Accountant, c.Train.TargetEpsilon, c.Train.Sigma = "example", accountant, epsilon, 0
+	return c
+}
+
+// GLUEResult is one GLUE run, flat for tables (glue.parquet).
+type GLUEResult struct {
+	Task          string  `parquet:"task" json:"task"`
+	DP            string  `parquet:"dp" json:"dp"`
+	Accountant    string  `parquet:"accountant" json:"accountant"`
+	TargetEpsilon float64 `parquet:"target_epsilon" json:"target_epsilon"`
+	Sigma         float64 `parquet:"sigma" json:"sigma"`
+	// Epsilon spent by the run according to each accountant (absent without DP).
+	EpsilonRDP       *float64 `parquet:"epsilon_rdp,optional" json:"epsilon_rdp,omitempty"`
+	EpsilonPLD       *float64 `parquet:"epsilon_pld,optional" json:"epsilon_pld,omitempty"`
+	EpsilonEdgeworth *float64 `parquet:"epsilon_edgeworth,optional" json:"epsilon_edgeworth,omitempty"`
+	Accuracy         float64  `parquet:"accuracy" json:"accuracy"`
+	// Majority is the accuracy of always answering the commonest label.
+	Majority      float64 `parquet:"majority" json:"majority"`
+	Steps         int64   `parquet:"steps" json:"steps"`
+	TrainExamples int64   `parquet:"train_examples" json:"train_examples"`
+	EvalExamples  int64   `parquet:"eval_examples" json:"eval_examples"`
+	Eval          string  `parquet:"eval" json:"eval"`
+	Seconds       float64 `parquet:"seconds" json:"seconds"`
+}
+
+// RunGLUE fine-tunes and evaluates one GLUE configuration. progress, if
+// not nil, is called after every step.
+func RunGLUE(cfg GLUEConfig, progress func(train.Progress)) (GLUEResult, error) {
+	var gt *datasets.GLUETask
+	for i := range datasets.GLUETasks {
+		if datasets.GLUETasks[i].Name == cfg.Task {
+			gt = &datasets.GLUETasks[i]
+		}
+	}
+	if gt == nil {
+		return GLUEResult{}, fmt.Errorf("glue: task %q: want sst2, qnli, qqp or mnli", cfg.Task)
+	}
+	if err := cfg.Train.Validate(); err != nil {
+		return GLUEResult{}, fmt.Errorf("glue: %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "privlm-glue-*")
+	if err != nil {
+		return GLUEResult{}, err
+	}
+	defer os.RemoveAll(tmp)
+	prep, err := datasets.Prepare("glue-"+gt.Name, "", filepath.Join(tmp, "glue.parquet"), nil)
+	if err != nil {
+		return GLUEResult{}, err
+	}
+	recs, err := data.ReadFile(prep.Out)
+	if err != nil {
+		return GLUEResult{}, err
+	}
+	var trainRecs, devRecs, testRecs []data.Record
+	for _, r := range recs {
+		switch r.Group {
+		case "train":
+			trainRecs = append(trainRecs, r)
+		case "dev":
+			devRecs = append(devRecs, r)
+		case "test":
+			testRecs = append(testRecs, r)
+		}
+	}
+	if cfg.MaxTrain > 0 && len(trainRecs) > cfg.MaxTrain {
+		trainRecs = trainRecs[:cfg.MaxTrain]
+	}
+	evalName := "dev"
+	if len(testRecs) > 0 { // SST-2's test.tsv here is the official GLUE dev set
+		devRecs, evalName = testRecs, "GLUE dev (test.tsv)"
+	}
+	be, err := backend.New(cfg.Backend)
+	if err != nil {
+		return GLUEResult{}, err
+	}
+	modelPath, err := shareddata.Resolve(cfg.Model)
+	if err != nil {
+		return GLUEResult{}, fmt.Errorf("glue: model: %w", err)
+	}
+	tokPath, err := shareddata.Resolve(cfg.Tokenizer)
+	if err != nil {
+		return GLUEResult{}, fmt.Errorf("glue: tokenizer: %w", err)
+	}
+	base, _, err := lm.Open(modelPath, be)
+	if err != nil {
+		return GLUEResult{}, err
+	}
+	m, err := base.WithClassifier(len(gt.Labels), cfg.Train.Seed)
+	if err != nil {
+		return GLUEResult{}, err
+	}
+	tok, err := tokenizer.Load(tokPath)
+	if err != nil {
+		return GLUEResult{}, err
+	}
+	out, err := train.RunClassifier(m, tok, trainRecs, devRecs, gt.Labels, cfg.Train, progress)
+	if err != nil {
+		return GLUEResult{}, err
+	}
+	counts := map[string]int{}
+	for _, r := range devRecs {
+		counts[r.Label]++
+	}
+	most := 0
+	for _, n := range counts {
+		most = max(most, n)
+	}
+	res := GLUEResult{Task: gt.Name, DP: cfg.Train.DP, Accountant: "-", Accuracy: out.Accuracy, Steps: int64(out.Steps),
+		TrainExamples: int64(len(trainRecs)), EvalExamples: int64(len(devRecs)), Eval: evalName, Seconds: out.Duration.Seconds()}
+	if len(devRecs) > 0 {
+		res.Majority = float64(most) / float64(len(devRecs))
+	}
+	if out.Privacy != nil {
+		res.Accountant, res.TargetEpsilon, res.Sigma = cfg.Train.Accountant, cfg.Train.TargetEpsilon, out.Sigma
+		eps := func(name string) *float64 {
+			if v, ok := out.Privacy.Epsilon[name]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+				return &v
+			}
+			return nil
+		}
+		res.EpsilonRDP, res.EpsilonPLD, res.EpsilonEdgeworth = eps("rdp"), eps("pld"), eps("edgeworth")
+	}
+	return res, nil
+}
