@@ -228,3 +228,32 @@ func TestDynamics(t *testing.T) {
 		t.Errorf("metrics carry no validation loss: %+v", res.Metrics[0])
 	}
 }
+
+// TestCanaryUsersAreAttacked: canaries go to users the split keeps, however
+// few split.max_users keeps of many.
+func TestCanaryUsersAreAttacked(t *testing.T) {
+	c := tiny(t, "canaries")
+	for _, kv := range []string{"split.max_users=12", "canary.users=4", "canary.tokens=8", "train.steps=4", "attacks=loss"} {
+		k, v, _ := strings.Cut(kv, "=")
+		if err := c.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := experiment.Run(context.Background(), c, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scores, err := data.ReadParquet[experiment.ScoreRow](filepath.Join(res.OutDir, "scores.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	canaries := 0
+	for _, s := range scores {
+		if s.Canary {
+			canaries++
+		}
+	}
+	if canaries != 4 || len(scores) != 11 { // 12 users: one validation user, 11 attacked
+		t.Errorf("%d canary users among %d attacked, want 4 among 11", canaries, len(scores))
+	}
+}

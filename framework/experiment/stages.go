@@ -71,11 +71,16 @@ func makeSplit(p *plan, dataPath, dir string) error {
 	recs = kept
 	var canaries []data.Canary
 	if cfg.Canary.Users > 0 {
+		// Canaries go to users the split keeps (split.max_users may keep a
+		// few of many): split once to learn them. A split depends on users
+		// and documents, not on text, so the split below is the same one.
+		first, err := data.MakeSplit(recs, splitConfig(cfg))
+		if err != nil {
+			return err
+		}
 		var candidates []string
-		for u, docs := range data.ByUser(recs) {
-			if len(docs) >= cfg.Split.MinDocs {
-				candidates = append(candidates, u)
-			}
+		for u := range first.Attacker {
+			candidates = append(candidates, u)
 		}
 		recs, canaries, err = data.InsertCanaries(recs, candidates, p.tok, data.CanaryConfig{Users: cfg.Canary.Users, Tokens: cfg.Canary.Tokens, Seed: cfg.Seed})
 		if err != nil {

@@ -113,15 +113,17 @@ type Series struct {
 	X, Y  []float64
 }
 
-// Axes names a line plot's axes; LogX draws X on a log scale.
+// Axes names a line plot's axes; LogX draws X on a log scale, LegendLeft
+// puts the legend in the top left corner (default: top right).
 type Axes struct {
-	Title, X, Y string
-	LogX        bool
+	Title, X, Y      string
+	LogX, LegendLeft bool
 }
 
-// LinePlot draws series as lines with point markers (AUROC against
-// attacker samples, epsilon against steps, ...) and returns the image in
-// format "svg" or "png". Series must have as many X as Y values.
+// LinePlot draws series as lines through their points in order of X, with
+// markers (AUROC against attacker samples, epsilon against steps, ...), and
+// returns the image in format "svg" or "png". Series must have as many X as
+// Y values.
 func LinePlot(axes Axes, series []Series, format string) ([]byte, error) {
 	p := plot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = axes.Title, axes.X, axes.Y
@@ -139,6 +141,7 @@ func LinePlot(axes Axes, series []Series, format string) ([]byte, error) {
 			}
 			xy[j].X, xy[j].Y = s.X[j], s.Y[j]
 		}
+		sort.SliceStable(xy, func(a, b int) bool { return xy[a].X < xy[b].X })
 		l, pts, err := plotter.NewLinePoints(xy)
 		if err != nil {
 			return nil, fmt.Errorf("metrics: series %q: %w", s.Label, err)
@@ -151,7 +154,7 @@ func LinePlot(axes Axes, series []Series, format string) ([]byte, error) {
 			p.Legend.Add(s.Label, l, pts)
 		}
 	}
-	p.Legend.Top = true
+	p.Legend.Top, p.Legend.Left = true, axes.LegendLeft
 	p.Add(plotter.NewGrid())
 	return render(p, format)
 }
