@@ -252,6 +252,11 @@ func TestCanaryUsersAreAttacked(t *testing.T) {
 		if s.Canary {
 			canaries++
 		}
+		// A user's documents are counted as the split keeps them (at most
+		// split.max_docs = 6): for members, training plus attacker samples.
+		if s.NUserDocs > 6 || (s.Member && s.NUserDocs != s.NTrainSamples+s.NAttackSamples) {
+			t.Errorf("user %s: %d docs, %d training, %d attacker samples", s.UserID, s.NUserDocs, s.NTrainSamples, s.NAttackSamples)
+		}
 	}
 	if canaries != 4 || len(scores) != 11 { // 12 users: one validation user, 11 attacked
 		t.Errorf("%d canary users among %d attacked, want 4 among 11", canaries, len(scores))

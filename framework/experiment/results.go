@@ -22,7 +22,8 @@ type ScoreRow struct {
 	Canary         bool   `parquet:"canary" json:"canary"`
 	NAttackSamples int64  `parquet:"n_attack_samples" json:"n_attack_samples"`
 	NTrainSamples  int64  `parquet:"n_train_samples" json:"n_train_samples"`
-	// NUserDocs is the user's documents in the dataset, members or not.
+	// NUserDocs is the user's documents in the split (attacker samples
+	// included), members or not: their would-be share of the data.
 	NUserDocs int64   `parquet:"n_user_docs" json:"n_user_docs"`
 	Score     float64 `parquet:"score" json:"score"`
 }

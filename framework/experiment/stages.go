@@ -25,8 +25,9 @@ type UserInfo struct {
 	Canary       bool `json:"canary"`
 	TrainDocs    int  `json:"train_docs"`
 	AttackerDocs int  `json:"attacker_docs"`
-	// TotalDocs is the user's documents in the dataset (after truncation),
-	// held out or not: the user's would-be share of the training data.
+	// TotalDocs is the user's documents in the split (after
+	// split.max_docs), held in or not: attacker samples plus the user's
+	// would-be share of the training data.
 	TotalDocs int `json:"total_docs"`
 }
 
@@ -119,13 +120,18 @@ func makeSplit(p *plan, dataPath, dir string) error {
 	for _, c := range canaries {
 		isCanary[c.UserID] = true
 	}
+	// A user's documents as the split sees them (after split.max_docs): the
+	// attacker's, plus the training documents of members or the held-back
+	// rest of non-members.
 	totals := map[string]int{}
-	for _, r := range recs {
-		totals[r.UserID]++
+	for _, docs := range [][]data.Record{s.Train, s.HeldOutRest} {
+		for _, r := range docs {
+			totals[r.UserID]++
+		}
 	}
 	var attacker []data.Record
 	for u, docs := range s.Attacker {
-		info.Users[u] = UserInfo{Member: s.Member(u), Canary: isCanary[u], AttackerDocs: len(docs), TotalDocs: totals[u]}
+		info.Users[u] = UserInfo{Member: s.Member(u), Canary: isCanary[u], AttackerDocs: len(docs), TotalDocs: len(docs) + totals[u]}
 		info.MinAttackerSamples = min(info.MinAttackerSamples, len(docs))
 		attacker = append(attacker, docs...)
 	}
