@@ -23,6 +23,10 @@ import (
 	"github.com/privlm/privlm/framework/train"
 )
 
+// splitVersion changes whenever what the split stage writes changes, so
+// that cached splits of older versions are not reused.
+const splitVersion = "split-v2: total_docs after max_docs"
+
 // plan is a validated config with its resources resolved.
 type plan struct {
 	cfg         Config
@@ -286,7 +290,7 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 		return nil, err
 	}
 	// 2. Split (+ canaries).
-	splitKey := []any{dataHash, cfg.Seed, cfg.Split, cfg.Canary, cfg.Dataset.MaxChars, p.tok.Name(), cfg.Model.Pretrain, cfg.Model.PretrainSteps, cfg.Train.BatchSize}
+	splitKey := []any{splitVersion, dataHash, cfg.Seed, cfg.Split, cfg.Canary, cfg.Dataset.MaxChars, p.tok.Name(), cfg.Model.Pretrain, cfg.Model.PretrainSteps, cfg.Train.BatchSize}
 	splitDir, err := stage(stages, "split", splitKey, log, func(dir string) error { return makeSplit(p, dataPath, dir) })
 	if err != nil {
 		return nil, err
