@@ -9,5 +9,13 @@
 // .done marker exists, so rerunning skips finished stages and an interrupted
 // run resumes (the fine-tuner resumes from its last checkpoint). Results go
 // to <out>: scores.parquet, metrics.parquet, training_log.parquet, roc.svg,
-// roc.png, scores_<attack>.svg and manifest.json, all written atomically.
+// roc.png, scores_<attack>.svg and manifest.json, all written atomically;
+// with attack.checkpoints = all, also dynamics.parquet (every kept
+// checkpoint attacked).
+//
+// Around Run: presets (Quickstart, Quick for CI-sized runs, Full at the
+// paper's scale); Sweep and RunPoints run many settings sharing one stages
+// directory; GroupMetrics splits metrics by user group (canaries, data
+// share); ComparePaper sets the paper's findings beside ours; RunGLUE is the
+// EW-Tune fine-tuning on GLUE.
 package experiment
