@@ -3,6 +3,7 @@ package lm
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Arch is an architecture family.
@@ -15,6 +16,31 @@ const (
 	// GPT2: LayerNorm with bias, learned positions, GELU (tanh) MLP, biases on
 	// every projection, tied embeddings.
 	GPT2 Arch = "gpt2"
+	// GPTNeo (GPTNeoForCausalLM): GPT-2's block with q/k/v projections
+	// without bias, attention logits not scaled by 1/sqrt(head dim), global
+	// and local (sliding window) attention layers, gelu_new, tied embeddings.
+	GPTNeo Arch = "gpt_neo"
+	// GPTNeoX (GPTNeoXForCausalLM, Pythia): no learned positions; rotary
+	// positions (rotate-half layout) on the first RotaryDim of each head,
+	// q/k/v with bias (fused per head in the HF file), exact GELU, parallel
+	// or sequential residual, untied output (embed_out).
+	GPTNeoX Arch = "gpt_neox"
+	// OPT (OPTForCausalLM): learned positions offset by 2 and counted over
+	// valid tokens, pre-LayerNorm blocks, ReLU MLP, tied embeddings.
+	OPT Arch = "opt"
+)
+
+// Activation functions of the MLP of the GPT-like families.
+const (
+	GeluTanh = "gelu_new" // GPT-2's tanh approximation
+	GeluErf  = "gelu"     // exact: x * Phi(x)
+	ReLU     = "relu"
+)
+
+// Attention layer types of GPT-Neo (Config.AttentionTypes).
+const (
+	GlobalAttention = "global"
+	LocalAttention  = "local"
 )
 
 // Config describes a causal transformer LM of either family.
@@ -33,9 +59,32 @@ type Config struct {
 	TiedEmbeddings bool    `json:"tied_embeddings"`
 	NormEps        float64 `json:"norm_eps"`
 	RopeTheta      float64 `json:"rope_theta,omitempty"`
+	// Activation is the MLP non-linearity of gpt_neo, gpt_neox and opt
+	// (GeluTanh, GeluErf or ReLU); GPT-2 always uses GeluTanh.
+	Activation string `json:"activation,omitempty"`
+	// AttentionTypes (gpt_neo) lists each layer's attention, comma-separated
+	// ("global,local,..."); a local layer lets position i see j when
+	// 0 <= i-j < WindowSize.
+	AttentionTypes string `json:"attention_types,omitempty"`
+	WindowSize     int    `json:"window_size,omitempty"`
+	// RotaryDim (gpt_neox) is how many leading dims of each head are rotated
+	// (HF: int(head_dim * rotary_pct)), with base RopeTheta.
+	RotaryDim int `json:"rotary_dim,omitempty"`
+	// ParallelResidual (gpt_neox): x + attn(ln_1(x)) + mlp(ln_2(x)) instead
+	// of two sequential residual steps.
+	ParallelResidual bool `json:"parallel_residual,omitempty"`
 	// NumClasses > 0 adds a classification head (cls.weight [C,D], cls.bias
 	// [C]) on the final hidden state of the last valid token.
 	NumClasses int `json:"num_classes,omitempty"`
+}
+
+// IsLocal reports whether layer i uses GPT-Neo's local (windowed) attention.
+func (c Config) IsLocal(i int) bool {
+	if c.Arch != GPTNeo {
+		return false
+	}
+	types := strings.Split(c.AttentionTypes, ",")
+	return i < len(types) && types[i] == LocalAttention
 }
 
 // HeadDim is the width of one attention head.
@@ -44,9 +93,9 @@ func (c Config) HeadDim() int { return c.Dim / c.Heads }
 // Validate reports the first inconsistent field.
 func (c Config) Validate() error {
 	switch c.Arch {
-	case Llama, GPT2:
+	case Llama, GPT2, GPTNeo, GPTNeoX, OPT:
 	default:
-		return fmt.Errorf("lm config: arch %q is unknown (want %q or %q)", c.Arch, Llama, GPT2)
+		return fmt.Errorf("lm config: arch %q is unknown (want %q, %q, %q, %q or %q)", c.Arch, Llama, GPT2, GPTNeo, GPTNeoX, OPT)
 	}
 	for _, f := range []struct {
 		name string
@@ -73,6 +122,50 @@ func (c Config) Validate() error {
 		if !c.TiedEmbeddings {
 			return fmt.Errorf("lm config: gpt2 always ties its embeddings")
 		}
+	}
+	if c.Arch != Llama && c.KVHeads != c.Heads {
+		return fmt.Errorf("lm config: %s has no grouped-query attention: kv_heads %d != heads %d", c.Arch, c.KVHeads, c.Heads)
+	}
+	switch c.Arch {
+	case GPTNeo, GPTNeoX, OPT:
+		switch c.Activation {
+		case GeluTanh, GeluErf, ReLU:
+		default:
+			return fmt.Errorf("lm config: activation %q is not supported (want %q, %q or %q)", c.Activation, GeluTanh, GeluErf, ReLU)
+		}
+	default:
+		if c.Activation != "" {
+			return fmt.Errorf("lm config: %s has a fixed activation, activation must be empty (got %q)", c.Arch, c.Activation)
+		}
+	}
+	if c.Arch == GPTNeo {
+		types := strings.Split(c.AttentionTypes, ",")
+		if len(types) != c.Layers {
+			return fmt.Errorf("lm config: attention_types %q names %d layers, the model has %d", c.AttentionTypes, len(types), c.Layers)
+		}
+		for i, typ := range types {
+			if typ != GlobalAttention && typ != LocalAttention {
+				return fmt.Errorf("lm config: attention_types layer %d is %q, want %q or %q", i, typ, GlobalAttention, LocalAttention)
+			}
+			if typ == LocalAttention && c.WindowSize <= 0 {
+				return fmt.Errorf("lm config: layer %d has local attention but window_size = %d, want > 0", i, c.WindowSize)
+			}
+		}
+	} else if c.AttentionTypes != "" || c.WindowSize != 0 {
+		return fmt.Errorf("lm config: attention_types and window_size are gpt_neo fields, %s must leave them empty", c.Arch)
+	}
+	if c.Arch == GPTNeoX {
+		if c.RotaryDim <= 0 || c.RotaryDim > c.HeadDim() || c.RotaryDim%2 != 0 {
+			return fmt.Errorf("lm config: rotary_dim = %d, want an even number in (0, head dim %d]", c.RotaryDim, c.HeadDim())
+		}
+		if c.RopeTheta <= 0 {
+			return fmt.Errorf("lm config: rope_theta = %g, want > 0", c.RopeTheta)
+		}
+	} else if c.RotaryDim != 0 || c.ParallelResidual {
+		return fmt.Errorf("lm config: rotary_dim and parallel_residual are gpt_neox fields, %s must leave them unset", c.Arch)
+	}
+	if (c.Arch == GPTNeo || c.Arch == OPT) && !c.TiedEmbeddings {
+		return fmt.Errorf("lm config: %s ties its embeddings (untied output is not supported)", c.Arch)
 	}
 	if c.NumClasses < 0 || c.NumClasses == 1 {
 		return fmt.Errorf("lm config: num_classes = %d, want 0 (none) or >= 2", c.NumClasses)
@@ -118,10 +211,22 @@ var (
 		MaxSeqLen: 64, TiedEmbeddings: true, NormEps: 1e-5}
 	GPT2Small124M = Config{Arch: GPT2, VocabSize: 50257, Dim: 768, HiddenDim: 3072, Layers: 12, Heads: 12, KVHeads: 12,
 		MaxSeqLen: 1024, TiedEmbeddings: true, NormEps: 1e-5}
+	// GPTNeoTiny has a global and a local layer (window 4, shorter than
+	// test sequences, so the window matters).
+	GPTNeoTiny = Config{Arch: GPTNeo, VocabSize: 512, Dim: 32, HiddenDim: 128, Layers: 2, Heads: 4, KVHeads: 4,
+		MaxSeqLen: 64, TiedEmbeddings: true, NormEps: 1e-5, Activation: GeluTanh,
+		AttentionTypes: "global,local", WindowSize: 4}
+	// PythiaTiny rotates a quarter of each head (rotary_pct 0.25 as Pythia).
+	PythiaTiny = Config{Arch: GPTNeoX, VocabSize: 512, Dim: 64, HiddenDim: 256, Layers: 2, Heads: 4, KVHeads: 4,
+		MaxSeqLen: 64, TiedEmbeddings: false, NormEps: 1e-5, Activation: GeluErf, RotaryDim: 4,
+		RopeTheta: 10000, ParallelResidual: true}
+	OPTTiny = Config{Arch: OPT, VocabSize: 512, Dim: 32, HiddenDim: 128, Layers: 2, Heads: 4, KVHeads: 4,
+		MaxSeqLen: 64, TiedEmbeddings: true, NormEps: 1e-5, Activation: ReLU}
 )
 
 // Presets names the configurations above for the command line (-set model=small).
 var Presets = map[string]Config{
 	"tiny": Tiny, "small": Small, "stories260k": Stories260K, "llama-125m": Llama125M,
 	"gpt2-tiny": GPT2Tiny, "gpt2-124m": GPT2Small124M,
+	"gpt-neo-tiny": GPTNeoTiny, "pythia-tiny": PythiaTiny, "opt-tiny": OPTTiny,
 }

@@ -71,28 +71,28 @@ func (m *Model) LogitsWithTaps(tokens, valid *Node, taps *Taps) *Node {
 	if T > m.Config.MaxSeqLen {
 		panic(fmt.Sprintf("lm: sequence length %d exceeds the model's context %d", T, m.Config.MaxSeqLen))
 	}
-	bias := attentionBias(g, valid, T)
 	f := fwd{m: m, g: g, taps: taps}
-	return f.linear(f.hidden(tokens, bias), f.outputWeight(), "")
+	return f.linear(f.hidden(tokens, valid), f.outputWeight(), "")
 }
 
 // outputWeight names the LM output projection.
 func (f fwd) outputWeight() string {
 	switch {
-	case f.m.Config.Arch == GPT2:
-		return "wte"
-	case f.m.Config.TiedEmbeddings:
+	case !f.m.Config.TiedEmbeddings:
+		return "output"
+	case f.m.Config.Arch == Llama:
 		return "tok_embeddings"
 	}
-	return "output"
+	return "wte"
 }
 
 // hidden is the final normalised hidden state [B,T,D].
-func (f fwd) hidden(tokens, bias *Node) *Node {
-	if f.m.Config.Arch == GPT2 {
-		return f.gpt2(tokens, bias)
+func (f fwd) hidden(tokens, valid *Node) *Node {
+	bias := attentionBias(f.g, valid, tokens.Shape().Dimensions[1])
+	if f.m.Config.Arch == Llama {
+		return f.llama(tokens, bias)
 	}
-	return f.llama(tokens, bias)
+	return f.gptLike(tokens, valid, bias)
 }
 
 // ClassLogits builds the classification forward pass: the head applied to
@@ -102,10 +102,8 @@ func (m *Model) ClassLogits(tokens, valid, pool *Node, taps *Taps) *Node {
 	if m.Config.NumClasses == 0 {
 		panic("lm: the model has no classification head (NumClasses = 0)")
 	}
-	g := tokens.Graph()
-	T := tokens.Shape().Dimensions[1]
-	f := fwd{m: m, g: g, taps: taps}
-	h := f.hidden(tokens, attentionBias(g, valid, T))
+	f := fwd{m: m, g: tokens.Graph(), taps: taps}
+	h := f.hidden(tokens, valid)
 	pooled := ExpandAxes(Einsum("bt,btd->bd", pool, h), 1) // [B,1,D]
 	return Reshape(f.linear(pooled, "cls.weight", "cls.bias"), -1, m.Config.NumClasses)
 }
@@ -213,12 +211,20 @@ func rope(x, cos, sin *Node) *Node {
 // attention over q [B,T,H,hd], k and v [B,T,KV,hd] with bias [B,1,1,T,S];
 // query head h uses key/value head h / (H/KV). Returns [B,T,H*hd].
 func attention(q, k, v, bias *Node) *Node {
+	return scaledAttention(q, k, v, bias, 1/math.Sqrt(float64(q.Shape().Dimensions[3])))
+}
+
+// scaledAttention is attention with the logits multiplied by scale.
+func scaledAttention(q, k, v, bias *Node, scale float64) *Node {
 	dims := q.Shape().Dimensions
 	B, T, H, hd := dims[0], dims[1], dims[2], dims[3]
 	KV := k.Shape().Dimensions[2]
 	q5 := Reshape(q, B, T, KV, H/KV, hd)
 	scores := Einsum("btgrd,bsgd->bgrts", q5, k)
-	scores = Add(MulScalar(scores, 1/math.Sqrt(float64(hd))), bias)
+	if scale != 1 {
+		scores = MulScalar(scores, scale)
+	}
+	scores = Add(scores, bias)
 	probs := Softmax(scores, -1)
 	out := Einsum("bgrts,bsgd->btgrd", probs, v)
 	return Reshape(out, B, T, H*hd)
@@ -253,24 +259,131 @@ func gelu(x *Node) *Node {
 	return Mul(MulScalar(x, 0.5), OnePlus(Tanh(inner)))
 }
 
-func (f fwd) gpt2(tokens, bias *Node) *Node {
+// localBias masks keys more than window-1 positions before the query
+// (GPT-Neo's local attention: query i sees key j when 0 <= i-j < window),
+// [1,1,1,T,T], to add to the causal/padding bias.
+func localBias(g *Graph, T, window int) *Node {
+	b := make([]float32, T*T)
+	for t := range T {
+		for s := 0; s <= t-window; s++ {
+			b[t*T+s] = maskedScore
+		}
+	}
+	return Reshape(Const(g, b), 1, 1, 1, T, T)
+}
+
+// halfRotaryTables are GPT-NeoX's rotary tables (rotate-half layout) over the
+// first rot dims of a head of hd: out = x*cos + (x@R)*sin, where R maps x to
+// rotate_half(x[:rot]) = (-x[rot/2:rot], x[:rot/2]) and is zero on the
+// unrotated dims (cos 1, sin 0 there). Returns cos, sin [1,T,1,hd] and R [hd,hd].
+func halfRotaryTables(g *Graph, T, hd, rot int, base float64) (cos, sin, r *Node) {
+	c := make([]float32, T*hd)
+	s := make([]float32, T*hd)
+	half := rot / 2
+	for t := range T {
+		for i := range hd {
+			if i >= rot {
+				c[t*hd+i] = 1
+				continue
+			}
+			invFreq := 1 / math.Pow(base, float64(2*(i%half))/float64(rot))
+			angle := float64(t) * invFreq
+			c[t*hd+i], s[t*hd+i] = float32(math.Cos(angle)), float32(math.Sin(angle))
+		}
+	}
+	rm := make([]float32, hd*hd) // rm[j*hd+i]: weight of x[j] in rotated[i]
+	for i := range half {
+		rm[(i+half)*hd+i] = -1
+		rm[i*hd+i+half] = 1
+	}
+	return Reshape(Const(g, c), 1, T, 1, hd), Reshape(Const(g, s), 1, T, 1, hd), Reshape(Const(g, rm), hd, hd)
+}
+
+// activation applies the config's MLP non-linearity.
+func (f fwd) activation(x *Node) *Node {
+	switch f.m.Config.Activation {
+	case GeluErf:
+		return Mul(MulScalar(x, 0.5), OnePlus(Erf(MulScalar(x, 1/math.Sqrt2))))
+	case ReLU:
+		return Max(x, ZerosLike(x))
+	}
+	return gelu(x) // GPT-2 and gelu_new
+}
+
+// positionIDs are the rows of the learned position table: t for GPT-2 and
+// GPT-Neo; for OPT, 2 + the number of valid tokens before t (HF's
+// cumsum(mask)*mask - 1 + 2: t+2 on right-padded rows, 1 on padding).
+func (f fwd) positionIDs(B, T int, valid *Node) *Node {
+	if f.m.Config.Arch != OPT {
+		return BroadcastToDims(Iota(f.g, shapes.Make(dtypes.Int32, 1, T), 1), B, T)
+	}
+	upper := make([]float32, T*T) // upper[s*T+t] = 1 for s <= t
+	for s := range T {
+		for t := s; t < T; t++ {
+			upper[s*T+t] = 1
+		}
+	}
+	v := ConvertDType(valid, dtypes.Float32)
+	count := Einsum("bs,st->bt", v, Reshape(Const(f.g, upper), T, T)) // valid tokens up to t
+	pos := AddScalar(Sub(Mul(count, v), OnesLike(v)), optPositionOffset)
+	return ConvertDType(StopGradient(pos), dtypes.Int32)
+}
+
+// gptLike is the forward pass of GPT-2, GPT-Neo, GPT-NeoX and OPT (pre-LN
+// blocks with LayerNorm and a two-layer MLP), differing in positions,
+// attention scaling and masks, biases, activation and residual layout.
+func (f fwd) gptLike(tokens, valid, bias *Node) *Node {
 	c := f.m.Config
 	dims := tokens.Shape().Dimensions
 	B, T := dims[0], dims[1]
 	hd := c.HeadDim()
-	positions := BroadcastToDims(Iota(f.g, shapes.Make(dtypes.Int32, 1, T), 1), B, T)
-	x := Add(f.embed("wte", tokens), f.embed("wpe", positions))
+	x := f.embed("wte", tokens)
+	if c.PositionRows() > 0 {
+		x = Add(x, f.embed("wpe", f.positionIDs(B, T, valid)))
+	}
+	var cos, sin, rot *Node
+	if c.Arch == GPTNeoX {
+		cos, sin, rot = halfRotaryTables(f.g, T, hd, c.RotaryDim, c.RopeTheta)
+	}
+	scale := 1 / math.Sqrt(float64(hd))
+	if c.Arch == GPTNeo {
+		scale = 1 // GPT-Neo does not scale its attention logits
+	}
+	var local *Node
 	for i := range c.Layers {
 		p := fmt.Sprintf("h.%d.", i)
 		h := f.layerNorm(x, p+"ln_1.weight", p+"ln_1.bias")
 		proj := func(n string) *Node {
-			return Reshape(f.linear(h, p+"attn.w"+n, p+"attn.b"+n), B, T, c.Heads, hd)
+			b := ""
+			if c.QKVBias() {
+				b = p + "attn.b" + n
+			}
+			y := Reshape(f.linear(h, p+"attn.w"+n, b), B, T, c.Heads, hd)
+			if rot != nil && n != "v" {
+				y = Add(Mul(y, cos), Mul(Einsum("bthj,ji->bthi", y, rot), sin))
+			}
+			return y
 		}
-		a := attention(proj("q"), proj("k"), proj("v"), bias)
-		x = Add(x, f.linear(a, p+"attn.wo", p+"attn.bo"))
-		h = f.layerNorm(x, p+"ln_2.weight", p+"ln_2.bias")
-		h = gelu(f.linear(h, p+"mlp.fc_w", p+"mlp.fc_b"))
-		x = Add(x, f.linear(h, p+"mlp.proj_w", p+"mlp.proj_b"))
+		layerBias := bias
+		if c.IsLocal(i) {
+			if local == nil {
+				local = localBias(f.g, T, c.WindowSize)
+			}
+			layerBias = Add(bias, local)
+		}
+		a := scaledAttention(proj("q"), proj("k"), proj("v"), layerBias, scale)
+		attnOut := f.linear(a, p+"attn.wo", p+"attn.bo")
+		mlp := func(in *Node) *Node {
+			h := f.layerNorm(in, p+"ln_2.weight", p+"ln_2.bias")
+			h = f.activation(f.linear(h, p+"mlp.fc_w", p+"mlp.fc_b"))
+			return f.linear(h, p+"mlp.proj_w", p+"mlp.proj_b")
+		}
+		if c.ParallelResidual {
+			x = Add(Add(x, attnOut), mlp(x))
+		} else {
+			x = Add(x, attnOut)
+			x = Add(x, mlp(x))
+		}
 	}
 	return f.layerNorm(x, "ln_f.weight", "ln_f.bias")
 }

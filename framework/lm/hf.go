@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 )
 
 // hfConfig holds the fields of a Hugging Face config.json that privlm reads,
@@ -29,8 +31,31 @@ type hfConfig struct {
 	NInner    *int    `json:"n_inner,omitempty"`
 	NPos      int     `json:"n_positions,omitempty"`
 	LNEpsilon float64 `json:"layer_norm_epsilon,omitempty"`
-	// Both
-	VocabSize int `json:"vocab_size"`
+	// GPT-Neo
+	NumLayers          int             `json:"num_layers,omitempty"`
+	NumHeads           int             `json:"num_heads,omitempty"`
+	AttentionTypes     json.RawMessage `json:"attention_types,omitempty"`
+	WindowSize         int             `json:"window_size,omitempty"`
+	ActivationFunction string          `json:"activation_function,omitempty"`
+	// GPT-NeoX
+	HiddenAct           string   `json:"hidden_act,omitempty"`
+	RotaryPct           *float64 `json:"rotary_pct,omitempty"`
+	PartialRotaryFactor *float64 `json:"partial_rotary_factor,omitempty"`
+	RotaryEmbBase       float64  `json:"rotary_emb_base,omitempty"`
+	UseParallelResidual *bool    `json:"use_parallel_residual,omitempty"`
+	LayerNormEps        float64  `json:"layer_norm_eps,omitempty"`
+	AttentionBias       *bool    `json:"attention_bias,omitempty"`
+	// OPT
+	FFNDim                     int   `json:"ffn_dim,omitempty"`
+	DoLayerNormBefore          *bool `json:"do_layer_norm_before,omitempty"`
+	WordEmbedProjDim           int   `json:"word_embed_proj_dim,omitempty"`
+	EnableBias                 *bool `json:"enable_bias,omitempty"`
+	LayerNormElementwiseAffine *bool `json:"layer_norm_elementwise_affine,omitempty"`
+	RemoveFinalLayerNorm       bool  `json:"_remove_final_layer_norm,omitempty"`
+	// All
+	VocabSize  int  `json:"vocab_size"`
+	BOSTokenID *int `json:"bos_token_id,omitempty"`
+	EOSTokenID *int `json:"eos_token_id,omitempty"`
 }
 
 func (h hfConfig) toConfig() (Config, error) {
@@ -62,12 +87,142 @@ func (h hfConfig) toConfig() (Config, error) {
 			c.NormEps = 1e-5
 		}
 		return c, c.Validate()
+	case "gpt_neo":
+		return h.gptNeoConfig()
+	case "gpt_neox":
+		return h.gptNeoXConfig()
+	case "opt":
+		return h.optConfig()
 	}
-	return Config{}, fmt.Errorf("model_type %q is not supported (want llama, mistral or gpt2)", h.ModelType)
+	return Config{}, fmt.Errorf("model_type %q is not supported (want llama, mistral, gpt2, gpt_neo, gpt_neox or opt)", h.ModelType)
+}
+
+func (h hfConfig) tied(def bool) bool {
+	if h.TieWordEmbeddings != nil {
+		return *h.TieWordEmbeddings
+	}
+	return def
+}
+
+func (h hfConfig) gptNeoConfig() (Config, error) {
+	c := Config{Arch: GPTNeo, VocabSize: h.VocabSize, Dim: h.HiddenSize, HiddenDim: h.IntermediateSize,
+		Layers: h.NumLayers, Heads: h.NumHeads, KVHeads: h.NumHeads, MaxSeqLen: h.MaxPositions,
+		NormEps: h.LNEpsilon, TiedEmbeddings: h.tied(true), Activation: h.ActivationFunction, WindowSize: h.WindowSize}
+	if c.HiddenDim == 0 { // intermediate_size null: 4 * hidden_size
+		c.HiddenDim = 4 * c.Dim
+	}
+	if c.NormEps == 0 {
+		c.NormEps = 1e-5
+	}
+	if c.Activation == "" {
+		c.Activation = GeluTanh
+	}
+	if len(h.AttentionTypes) == 0 {
+		return Config{}, fmt.Errorf("gpt_neo: attention_types is missing")
+	}
+	types, err := parseNeoAttentionTypes(h.AttentionTypes)
+	if err != nil {
+		return Config{}, err
+	}
+	c.AttentionTypes = types
+	if !strings.Contains(types, LocalAttention) {
+		c.WindowSize = 0 // unused
+	}
+	return c, c.Validate()
+}
+
+func (h hfConfig) gptNeoXConfig() (Config, error) {
+	if h.AttentionBias != nil && !*h.AttentionBias {
+		return Config{}, fmt.Errorf("gpt_neox: attention_bias false is not supported")
+	}
+	c := Config{Arch: GPTNeoX, VocabSize: h.VocabSize, Dim: h.HiddenSize, HiddenDim: h.IntermediateSize,
+		Layers: h.NumHiddenLayers, Heads: h.NumAttentionHeads, KVHeads: h.NumAttentionHeads,
+		MaxSeqLen: h.MaxPositions, NormEps: h.LayerNormEps, TiedEmbeddings: h.tied(false),
+		RopeTheta: h.RotaryEmbBase, ParallelResidual: true}
+	if h.UseParallelResidual != nil {
+		c.ParallelResidual = *h.UseParallelResidual
+	}
+	if c.RopeTheta == 0 {
+		c.RopeTheta = h.RopeTheta
+	}
+	if c.RopeTheta == 0 {
+		c.RopeTheta = 10000
+	}
+	if c.NormEps == 0 {
+		c.NormEps = 1e-5
+	}
+	switch h.HiddenAct {
+	case "gelu", "":
+		c.Activation = GeluErf
+	case "gelu_new":
+		c.Activation = GeluTanh
+	case "relu":
+		c.Activation = ReLU
+	default:
+		return Config{}, fmt.Errorf("gpt_neox: hidden_act %q is not supported (want gelu, gelu_new or relu)", h.HiddenAct)
+	}
+	pct := 0.25
+	switch {
+	case h.RotaryPct != nil:
+		pct = *h.RotaryPct
+	case h.PartialRotaryFactor != nil:
+		pct = *h.PartialRotaryFactor
+	}
+	if c.Heads > 0 {
+		c.RotaryDim = int(float64(c.Dim/c.Heads) * pct) // HF: int(head_size * rotary_pct)
+	}
+	return c, c.Validate()
+}
+
+func (h hfConfig) optConfig() (Config, error) {
+	if h.DoLayerNormBefore != nil && !*h.DoLayerNormBefore {
+		return Config{}, fmt.Errorf("opt: do_layer_norm_before false (post-LayerNorm, as opt-350m) is not supported; opt-125m and the 1.3b and larger models are pre-LayerNorm")
+	}
+	if h.WordEmbedProjDim != 0 && h.WordEmbedProjDim != h.HiddenSize {
+		return Config{}, fmt.Errorf("opt: word_embed_proj_dim %d != hidden_size %d (project_in/project_out, as opt-350m) is not supported", h.WordEmbedProjDim, h.HiddenSize)
+	}
+	if h.EnableBias != nil && !*h.EnableBias {
+		return Config{}, fmt.Errorf("opt: enable_bias false is not supported")
+	}
+	if h.LayerNormElementwiseAffine != nil && !*h.LayerNormElementwiseAffine {
+		return Config{}, fmt.Errorf("opt: layer_norm_elementwise_affine false is not supported")
+	}
+	if h.RemoveFinalLayerNorm {
+		return Config{}, fmt.Errorf("opt: _remove_final_layer_norm true is not supported")
+	}
+	c := Config{Arch: OPT, VocabSize: h.VocabSize, Dim: h.HiddenSize, HiddenDim: h.FFNDim,
+		Layers: h.NumHiddenLayers, Heads: h.NumAttentionHeads, KVHeads: h.NumAttentionHeads,
+		MaxSeqLen: h.MaxPositions, NormEps: 1e-5, TiedEmbeddings: h.tied(true), Activation: h.ActivationFunction}
+	if c.Activation == "" {
+		c.Activation = ReLU
+	}
+	return c, c.Validate()
 }
 
 func fromConfig(c Config) hfConfig {
 	tied := c.TiedEmbeddings
+	switch c.Arch {
+	case GPTNeo:
+		inner := c.HiddenDim
+		return hfConfig{ModelType: "gpt_neo", Architectures: []string{"GPTNeoForCausalLM"}, HiddenSize: c.Dim,
+			IntermediateSize: inner, NumLayers: c.Layers, NumHeads: c.Heads, MaxPositions: c.MaxSeqLen,
+			LNEpsilon: c.NormEps, ActivationFunction: c.Activation, WindowSize: c.WindowSize,
+			AttentionTypes: neoAttentionTypesJSON(c.AttentionTypes), TieWordEmbeddings: &tied, VocabSize: c.VocabSize}
+	case GPTNeoX:
+		pct := float64(c.RotaryDim) / float64(c.HeadDim())
+		parallel := c.ParallelResidual
+		act := map[string]string{GeluErf: "gelu", GeluTanh: "gelu_new", ReLU: "relu"}[c.Activation]
+		return hfConfig{ModelType: "gpt_neox", Architectures: []string{"GPTNeoXForCausalLM"}, HiddenSize: c.Dim,
+			IntermediateSize: c.HiddenDim, NumHiddenLayers: c.Layers, NumAttentionHeads: c.Heads,
+			MaxPositions: c.MaxSeqLen, LayerNormEps: c.NormEps, HiddenAct: act, RotaryPct: &pct,
+			RotaryEmbBase: c.RopeTheta, UseParallelResidual: &parallel, TieWordEmbeddings: &tied, VocabSize: c.VocabSize}
+	case OPT:
+		before := true
+		return hfConfig{ModelType: "opt", Architectures: []string{"OPTForCausalLM"}, HiddenSize: c.Dim,
+			FFNDim: c.HiddenDim, NumHiddenLayers: c.Layers, NumAttentionHeads: c.Heads, MaxPositions: c.MaxSeqLen,
+			ActivationFunction: c.Activation, DoLayerNormBefore: &before, WordEmbedProjDim: c.Dim,
+			TieWordEmbeddings: &tied, VocabSize: c.VocabSize}
+	}
 	if c.Arch == GPT2 {
 		inner := c.HiddenDim
 		return hfConfig{ModelType: "gpt2", Architectures: []string{"GPT2LMHeadModel"}, NEmbd: c.Dim, NLayer: c.Layers,
@@ -101,8 +256,16 @@ func LoadHF(path string) (Config, Weights, error) {
 		return Config{}, nil, fmt.Errorf("lm: %s: %w", filepath.Join(dir, "config.json"), err)
 	}
 	files := []string{path}
+	index, err := readShardIndex(dir)
+	if err != nil {
+		return Config{}, nil, err
+	}
 	if isDir(path) {
-		files, _ = filepath.Glob(filepath.Join(dir, "*.safetensors"))
+		if index != nil {
+			files = index.files(dir)
+		} else {
+			files, _ = filepath.Glob(filepath.Join(dir, "*.safetensors"))
+		}
 		if len(files) == 0 {
 			return Config{}, nil, fmt.Errorf("lm: HF model %s has no .safetensors file", dir)
 		}
@@ -114,10 +277,27 @@ func LoadHF(path string) (Config, Weights, error) {
 			return Config{}, nil, err
 		}
 		for k, v := range ts {
+			if index != nil && isDir(path) {
+				if want, ok := index.WeightMap[k]; ok && filepath.Join(dir, want) != f {
+					return Config{}, nil, fmt.Errorf("lm: %s holds tensor %s, which %s puts in %s", f, k, shardIndexFile, want)
+				}
+			}
 			hf[k] = v
 		}
 	}
-	w, err := fromHFNames(cfg, hf)
+	if index != nil && isDir(path) {
+		for _, k := range sortedKeys(index.WeightMap) {
+			if _, ok := hf[k]; !ok {
+				return Config{}, nil, fmt.Errorf("lm: %s lists tensor %s in %s, which lacks it", filepath.Join(dir, shardIndexFile), k, index.WeightMap[k])
+			}
+		}
+	}
+	var w Weights
+	if hfPrefix[cfg.Arch] != "" {
+		w, err = fromHFFamily(cfg, hf)
+	} else {
+		w, err = fromHFNames(cfg, hf)
+	}
 	if err != nil {
 		return Config{}, nil, fmt.Errorf("lm: HF model %s: %w", dir, err)
 	}
@@ -140,7 +320,13 @@ func SaveHF(dir string, cfg Config, w Weights) error {
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), append(hc, '\n'), 0o644); err != nil {
 		return fmt.Errorf("lm: %w", err)
 	}
-	return WriteSafetensors(filepath.Join(dir, "model.safetensors"), toHFNames(cfg, w), map[string]string{"format": "pt"})
+	var ts map[string]*Tensor
+	if hfPrefix[cfg.Arch] != "" {
+		ts = toHFFamily(cfg, w)
+	} else {
+		ts = toHFNames(cfg, w)
+	}
+	return WriteSafetensors(filepath.Join(dir, "model.safetensors"), ts, map[string]string{"format": "pt"})
 }
 
 func isDir(p string) bool {
@@ -343,4 +529,50 @@ func fromHFNames(c Config, hf map[string]*Tensor) (Weights, error) {
 		}
 	}
 	return w, nil
+}
+
+// shardIndexFile maps each tensor of a sharded checkpoint to its shard.
+const shardIndexFile = "model.safetensors.index.json"
+
+type shardIndex struct {
+	WeightMap map[string]string `json:"weight_map"`
+}
+
+// readShardIndex reads dir's model.safetensors.index.json (nil if absent).
+func readShardIndex(dir string) (*shardIndex, error) {
+	path := filepath.Join(dir, shardIndexFile)
+	data, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lm: %w", err)
+	}
+	var idx shardIndex
+	if err := json.Unmarshal(data, &idx); err != nil {
+		return nil, fmt.Errorf("lm: %s: %w", path, err)
+	}
+	if len(idx.WeightMap) == 0 {
+		return nil, fmt.Errorf("lm: %s has no weight_map", path)
+	}
+	for k, f := range idx.WeightMap {
+		if f == "" || filepath.Base(f) != f {
+			return nil, fmt.Errorf("lm: %s: tensor %s is mapped to %q, want a file name in the same directory", path, k, f)
+		}
+	}
+	return &idx, nil
+}
+
+// files lists the shards the index names, each once, sorted.
+func (idx *shardIndex) files(dir string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, k := range sortedKeys(idx.WeightMap) {
+		if f := idx.WeightMap[k]; !seen[f] {
+			seen[f] = true
+			out = append(out, filepath.Join(dir, f))
+		}
+	}
+	slices.Sort(out)
+	return out
 }

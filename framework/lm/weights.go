@@ -33,9 +33,10 @@ func (s shape) size() int {
 //	layers.i.attention.{wq [H*hd,D], wk [KV*hd,D], wv [KV*hd,D], wo [D,H*hd]}
 //	layers.i.feed_forward.{w1 [F,D], w2 [D,F], w3 [F,D]}
 //
-// GPT-2 names:
+// GPT-2 names (also used by GPT-Neo, GPT-NeoX and OPT; see PositionRows
+// and QKVBias for the parameters a family lacks):
 //
-//	wte [V,D]  wpe [P,D]  ln_f.{weight,bias} [D]
+//	wte [V,D]  wpe [P,D]  ln_f.{weight,bias} [D]  output [V,D] (untied only)
 //	h.i.ln_1.{weight,bias}  h.i.ln_2.{weight,bias}
 //	h.i.attn.{wq,wk,wv,wo} [D,D] and {bq,bk,bv,bo} [D]
 //	h.i.mlp.{fc_w [F,D], fc_b [F], proj_w [D,F], proj_b [D]}
@@ -45,6 +46,24 @@ type Weights map[string]*Tensor
 func (w Weights) Names() []string {
 	return slices.Sorted(maps.Keys(w))
 }
+
+// PositionRows is the number of rows of the learned position table wpe (0:
+// no learned positions). OPT's table has 2 extra rows: position t is row t+2.
+func (c Config) PositionRows() int {
+	switch c.Arch {
+	case GPT2, GPTNeo:
+		return c.MaxSeqLen
+	case OPT:
+		return c.MaxSeqLen + optPositionOffset
+	}
+	return 0
+}
+
+// optPositionOffset is OPTLearnedPositionalEmbedding's offset.
+const optPositionOffset = 2
+
+// QKVBias reports whether the q, k and v projections have biases.
+func (c Config) QKVBias() bool { return c.Arch != GPTNeo && c.Arch != Llama }
 
 // WeightShapes returns the canonical name and shape of every parameter.
 func (c Config) WeightShapes() map[string]shape {
@@ -70,9 +89,14 @@ func (c Config) WeightShapes() map[string]shape {
 			s[p+"feed_forward.w2"] = shape{D, F}
 			s[p+"feed_forward.w3"] = shape{F, D}
 		}
-	case GPT2:
+	default: // GPT-2, GPT-Neo, GPT-NeoX, OPT
 		s["wte"] = shape{V, D}
-		s["wpe"] = shape{c.MaxSeqLen, D}
+		if P := c.PositionRows(); P > 0 {
+			s["wpe"] = shape{P, D}
+		}
+		if !c.TiedEmbeddings {
+			s["output"] = shape{V, D}
+		}
 		s["ln_f.weight"] = shape{D}
 		s["ln_f.bias"] = shape{D}
 		for i := range c.Layers {
@@ -83,7 +107,9 @@ func (c Config) WeightShapes() map[string]shape {
 			}
 			for _, m := range []string{"q", "k", "v", "o"} {
 				s[p+"attn.w"+m] = shape{D, D}
-				s[p+"attn.b"+m] = shape{D}
+				if m == "o" || c.QKVBias() {
+					s[p+"attn.b"+m] = shape{D}
+				}
 			}
 			s[p+"mlp.fc_w"] = shape{F, D}
 			s[p+"mlp.fc_b"] = shape{F}

@@ -119,6 +119,10 @@ func anySlice[T any](xs []T) []any {
 func TestGhostClippingMatchesNaiveLoop(t *testing.T) {
 	untied := lm.Tiny
 	untied.TiedEmbeddings = false
+	neoTiny := lm.GPTNeoTiny
+	neoTiny.WindowSize = 3 // shorter than the sequences
+	pythiaSeq := lm.PythiaTiny
+	pythiaSeq.ParallelResidual = false
 	big := lm.Tiny // wide layers: in*out > T^2 takes the ghost-norm path
 	big.Dim, big.HiddenDim, big.Heads, big.KVHeads = 64, 160, 4, 4
 	tests := []struct {
@@ -132,6 +136,10 @@ func TestGhostClippingMatchesNaiveLoop(t *testing.T) {
 		{"gpt2, examples", lm.GPT2Tiny, 1},
 		{"llama tied, users of 2 rows", lm.Tiny, 2},
 		{"gpt2, users of 2 rows", lm.GPT2Tiny, 2},
+		{"gpt-neo (local attention, q/k/v without bias), examples", neoTiny, 1},
+		{"pythia (fused qkv with bias, partial rotary, untied), examples", lm.PythiaTiny, 1},
+		{"pythia sequential residual, users of 2 rows", pythiaSeq, 2},
+		{"opt (offset positions, relu), examples", lm.OPTTiny, 1},
 	}
 	const T = 8
 	for _, tc := range tests {

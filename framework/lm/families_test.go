@@ -1,0 +1,647 @@
+package lm
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/privlm/privlm/framework/backend"
+	"github.com/x448/float16"
+)
+
+// familyCase is a tiny HF model directory the test writes itself: its
+// config.json as HF writes it and its tensors under HF's names and shapes.
+type familyCase struct {
+	name   string
+	config map[string]any
+	// hf builds random tensors with HF's names and layouts.
+	hf func(r *rand.Rand) map[string]*Tensor
+	// ref is the float64 reference forward pass over the HF tensors.
+	ref func(hf map[string]*Tensor, seq []int) []float64
+	// want checks the parsed config.
+	want func(c Config) error
+}
+
+const (
+	famV, famD, famH, famF, famP = 320, 32, 4, 64, 32
+	famHD                        = famD / famH
+)
+
+func randTensor(r *rand.Rand, std, mean float64, shape ...int) *Tensor {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	t := &Tensor{Shape: shape, Data: make([]float32, n)}
+	for i := range t.Data {
+		t.Data[i] = float32(mean + std*r.NormFloat64())
+	}
+	return t
+}
+
+// addLN adds a LayerNorm's weight and bias under name.
+func addLN(r *rand.Rand, m map[string]*Tensor, name string) {
+	m[name+".weight"] = randTensor(r, 0.1, 1, famD)
+	m[name+".bias"] = randTensor(r, 0.1, 0, famD)
+}
+
+// addLinear adds an nn.Linear [out,in] (+ bias) under name.
+func addLinear(r *rand.Rand, m map[string]*Tensor, name string, out, in int, bias bool) {
+	m[name+".weight"] = randTensor(r, 0.3, 0, out, in)
+	if bias {
+		m[name+".bias"] = randTensor(r, 0.1, 0, out)
+	}
+}
+
+// f64 reads an HF tensor as float64.
+func f64(hf map[string]*Tensor, name string) []float64 {
+	t, ok := hf[name]
+	if !ok {
+		panic("reference: missing HF tensor " + name)
+	}
+	out := make([]float64, len(t.Data))
+	for i, v := range t.Data {
+		out[i] = float64(v)
+	}
+	return out
+}
+
+// lin applies nn.Linear name (bias if present) to x.
+func lin(hf map[string]*Tensor, name string, x []float64) []float64 {
+	w := hf[name+".weight"]
+	y := matVec(f64(hf, name+".weight"), x, w.Shape[0])
+	if _, ok := hf[name+".bias"]; ok {
+		y = add(y, f64(hf, name+".bias"))
+	}
+	return y
+}
+
+func ln(hf map[string]*Tensor, name string, x []float64, eps float64) []float64 {
+	return refLayerNorm(x, f64(hf, name+".weight"), f64(hf, name+".bias"), eps)
+}
+
+// refAttend is multi-head attention of query position i over keys j <= i
+// for which allowed(i, j), with logits scaled by scale.
+func refAttend(q, k, v [][]float64, scale float64, allowed func(i, j int) bool) [][]float64 {
+	out := make([][]float64, len(q))
+	for i := range q {
+		out[i] = make([]float64, famD)
+		for h := range famH {
+			var js []int
+			var scores []float64
+			for j := 0; j <= i; j++ {
+				if !allowed(i, j) {
+					continue
+				}
+				s := 0.0
+				for d := range famHD {
+					s += q[i][h*famHD+d] * k[j][h*famHD+d]
+				}
+				js = append(js, j)
+				scores = append(scores, s*scale)
+			}
+			softmax(scores)
+			for n, j := range js {
+				for d := range famHD {
+					out[i][h*famHD+d] += scores[n] * v[j][h*famHD+d]
+				}
+			}
+		}
+	}
+	return out
+}
+
+// refFinish turns final hidden states into log p(seq[t+1] | seq[<=t]).
+func refFinish(hf map[string]*Tensor, outName string, x [][]float64, seq []int) []float64 {
+	var out []float64
+	for t := range x {
+		logits := matVec(f64(hf, outName), x[t], famV)
+		maxL := math.Inf(-1)
+		for _, l := range logits {
+			maxL = math.Max(maxL, l)
+		}
+		sum := 0.0
+		for _, l := range logits {
+			sum += math.Exp(l - maxL)
+		}
+		out = append(out, logits[seq[t+1]]-maxL-math.Log(sum))
+	}
+	return out
+}
+
+func geluTanh(a float64) float64 {
+	return 0.5 * a * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(a+0.044715*a*a*a)))
+}
+func geluErf(a float64) float64 { return 0.5 * a * (1 + math.Erf(a/math.Sqrt2)) }
+
+func mapVec(x []float64, f func(float64) float64) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = f(v)
+	}
+	return out
+}
+
+// neoCase: GPTNeoForCausalLM with layers global, local, local (window 3).
+func neoCase() familyCase {
+	const window, eps = 3, 1e-5
+	types := []string{"global", "local", "local"}
+	return familyCase{
+		name: "gpt_neo",
+		config: map[string]any{"model_type": "gpt_neo", "architectures": []string{"GPTNeoForCausalLM"},
+			"vocab_size": famV, "hidden_size": famD, "num_heads": famH, "num_layers": 3, "intermediate_size": nil,
+			"max_position_embeddings": famP, "window_size": window, "activation_function": "gelu_new",
+			"attention_types":    []any{[]any{[]string{"global", "local"}, 1}, []any{[]string{"local"}, 1}},
+			"layer_norm_epsilon": eps, "bos_token_id": 50256, "eos_token_id": 50256},
+		hf: func(r *rand.Rand) map[string]*Tensor {
+			m := map[string]*Tensor{}
+			m["transformer.wte.weight"] = randTensor(r, 0.3, 0, famV, famD)
+			m["transformer.wpe.weight"] = randTensor(r, 0.3, 0, famP, famD)
+			addLN(r, m, "transformer.ln_f")
+			for l := range 3 {
+				p := fmt.Sprintf("transformer.h.%d.", l)
+				addLN(r, m, p+"ln_1")
+				addLN(r, m, p+"ln_2")
+				for _, n := range []string{"q", "k", "v"} {
+					addLinear(r, m, p+"attn.attention."+n+"_proj", famD, famD, false)
+				}
+				addLinear(r, m, p+"attn.attention.out_proj", famD, famD, true)
+				addLinear(r, m, p+"mlp.c_fc", 4*famD, famD, true)
+				addLinear(r, m, p+"mlp.c_proj", famD, 4*famD, true)
+			}
+			return m
+		},
+		ref: func(hf map[string]*Tensor, seq []int) []float64 {
+			n := len(seq) - 1
+			x := make([][]float64, n)
+			for t := range n {
+				x[t] = add(row(f64(hf, "transformer.wte.weight"), seq[t], famD), row(f64(hf, "transformer.wpe.weight"), t, famD))
+			}
+			for l := range 3 {
+				p := fmt.Sprintf("transformer.h.%d.", l)
+				q, k, v := make([][]float64, n), make([][]float64, n), make([][]float64, n)
+				for t := range n {
+					h := ln(hf, p+"ln_1", x[t], eps)
+					q[t], k[t], v[t] = lin(hf, p+"attn.attention.q_proj", h), lin(hf, p+"attn.attention.k_proj", h), lin(hf, p+"attn.attention.v_proj", h)
+				}
+				// HF: bias = tril(ones); local: bias ^= tril(bias, -window_size).
+				allowed := func(i, j int) bool { return types[l] == "global" || i-j < window }
+				a := refAttend(q, k, v, 1, allowed) // GPT-Neo does not scale
+				for t := range n {
+					x[t] = add(x[t], lin(hf, p+"attn.attention.out_proj", a[t]))
+					h := mapVec(lin(hf, p+"mlp.c_fc", ln(hf, p+"ln_2", x[t], eps)), geluTanh)
+					x[t] = add(x[t], lin(hf, p+"mlp.c_proj", h))
+				}
+			}
+			for t := range n {
+				x[t] = ln(hf, "transformer.ln_f", x[t], eps)
+			}
+			return refFinish(hf, "transformer.wte.weight", x, seq)
+		},
+		want: func(c Config) error {
+			if c.Arch != GPTNeo || c.AttentionTypes != "global,local,local" || c.WindowSize != window || c.HiddenDim != 4*famD || !c.TiedEmbeddings {
+				return fmt.Errorf("parsed %s", c)
+			}
+			return nil
+		},
+	}
+}
+
+// neoxCase: GPTNeoXForCausalLM, rotary_pct 0.5 (4 of 8 dims rotated).
+func neoxCase(parallel bool) familyCase {
+	const eps, base, rot = 1e-5, 10000.0, 4
+	name := "gpt_neox sequential"
+	if parallel {
+		name = "gpt_neox parallel"
+	}
+	return familyCase{
+		name: name,
+		config: map[string]any{"model_type": "gpt_neox", "architectures": []string{"GPTNeoXForCausalLM"},
+			"vocab_size": famV, "hidden_size": famD, "num_attention_heads": famH, "num_hidden_layers": 2,
+			"intermediate_size": famF, "max_position_embeddings": famP, "rotary_pct": 0.5, "rotary_emb_base": base,
+			"hidden_act": "gelu", "use_parallel_residual": parallel, "layer_norm_eps": eps,
+			"tie_word_embeddings": false, "bos_token_id": 0, "eos_token_id": 0},
+		hf: func(r *rand.Rand) map[string]*Tensor {
+			m := map[string]*Tensor{}
+			m["gpt_neox.embed_in.weight"] = randTensor(r, 0.3, 0, famV, famD)
+			m["embed_out.weight"] = randTensor(r, 0.3, 0, famV, famD)
+			addLN(r, m, "gpt_neox.final_layer_norm")
+			for l := range 2 {
+				p := fmt.Sprintf("gpt_neox.layers.%d.", l)
+				addLN(r, m, p+"input_layernorm")
+				addLN(r, m, p+"post_attention_layernorm")
+				addLinear(r, m, p+"attention.query_key_value", 3*famD, famD, true)
+				addLinear(r, m, p+"attention.dense", famD, famD, true)
+				addLinear(r, m, p+"mlp.dense_h_to_4h", famF, famD, true)
+				addLinear(r, m, p+"mlp.dense_4h_to_h", famD, famF, true)
+				// Buffers older checkpoints carry; the loader ignores them.
+				m[p+"attention.rotary_emb.inv_freq"] = randTensor(r, 1, 0, rot/2)
+			}
+			return m
+		},
+		ref: func(hf map[string]*Tensor, seq []int) []float64 {
+			n := len(seq) - 1
+			x := make([][]float64, n)
+			for t := range n {
+				x[t] = row(f64(hf, "gpt_neox.embed_in.weight"), seq[t], famD)
+			}
+			// rotate_half on the first rot dims: x1 = x[:rot/2], x2 = x[rot/2:rot];
+			// out = x*cos + cat(-x2, x1)*sin, cos/sin of t * base^(-2i/rot) repeated twice.
+			rotary := func(vec []float64, t int) {
+				for h := range famH {
+					o := h * famHD
+					for i := range rot / 2 {
+						angle := float64(t) * math.Pow(base, -float64(2*i)/rot)
+						c, s := math.Cos(angle), math.Sin(angle)
+						a, b := vec[o+i], vec[o+i+rot/2]
+						vec[o+i], vec[o+i+rot/2] = a*c-b*s, b*c+a*s
+					}
+				}
+			}
+			for l := range 2 {
+				p := fmt.Sprintf("gpt_neox.layers.%d.", l)
+				attn := func(in [][]float64) [][]float64 {
+					q, k, v := make([][]float64, n), make([][]float64, n), make([][]float64, n)
+					for t := range n {
+						qkv := lin(hf, p+"attention.query_key_value", ln(hf, p+"input_layernorm", in[t], eps))
+						q[t], k[t], v[t] = make([]float64, famD), make([]float64, famD), make([]float64, famD)
+						// HF: view(..., heads, 3*head_size), then q|k|v per head.
+						for h := range famH {
+							for d := range famHD {
+								q[t][h*famHD+d] = qkv[h*3*famHD+d]
+								k[t][h*famHD+d] = qkv[h*3*famHD+famHD+d]
+								v[t][h*famHD+d] = qkv[h*3*famHD+2*famHD+d]
+							}
+						}
+						rotary(q[t], t)
+						rotary(k[t], t)
+					}
+					a := refAttend(q, k, v, 1/math.Sqrt(famHD), func(i, j int) bool { return true })
+					for t := range n {
+						a[t] = lin(hf, p+"attention.dense", a[t])
+					}
+					return a
+				}
+				mlp := func(in []float64) []float64 {
+					h := mapVec(lin(hf, p+"mlp.dense_h_to_4h", ln(hf, p+"post_attention_layernorm", in, eps)), geluErf)
+					return lin(hf, p+"mlp.dense_4h_to_h", h)
+				}
+				a := attn(x)
+				for t := range n {
+					if parallel {
+						x[t] = add(add(x[t], a[t]), mlp(x[t]))
+					} else {
+						x[t] = add(x[t], a[t])
+						x[t] = add(x[t], mlp(x[t]))
+					}
+				}
+			}
+			for t := range n {
+				x[t] = ln(hf, "gpt_neox.final_layer_norm", x[t], eps)
+			}
+			return refFinish(hf, "embed_out.weight", x, seq)
+		},
+		want: func(c Config) error {
+			if c.Arch != GPTNeoX || c.RotaryDim != rot || c.ParallelResidual != parallel || c.TiedEmbeddings || c.Activation != GeluErf {
+				return fmt.Errorf("parsed %s", c)
+			}
+			return nil
+		},
+	}
+}
+
+// optCase: OPTForCausalLM (pre-LayerNorm, as opt-125m).
+func optCase() familyCase {
+	const eps = 1e-5
+	return familyCase{
+		name: "opt",
+		config: map[string]any{"model_type": "opt", "architectures": []string{"OPTForCausalLM"},
+			"vocab_size": famV, "hidden_size": famD, "num_attention_heads": famH, "num_hidden_layers": 2,
+			"ffn_dim": famF, "max_position_embeddings": famP, "do_layer_norm_before": true,
+			"word_embed_proj_dim": famD, "activation_function": "relu", "enable_bias": true,
+			"bos_token_id": 2, "eos_token_id": 2, "pad_token_id": 1},
+		hf: func(r *rand.Rand) map[string]*Tensor {
+			m := map[string]*Tensor{}
+			m["model.decoder.embed_tokens.weight"] = randTensor(r, 0.3, 0, famV, famD)
+			m["model.decoder.embed_positions.weight"] = randTensor(r, 0.3, 0, famP+2, famD)
+			addLN(r, m, "model.decoder.final_layer_norm")
+			for l := range 2 {
+				p := fmt.Sprintf("model.decoder.layers.%d.", l)
+				addLN(r, m, p+"self_attn_layer_norm")
+				addLN(r, m, p+"final_layer_norm")
+				for _, n := range []string{"q", "k", "v", "out"} {
+					addLinear(r, m, p+"self_attn."+n+"_proj", famD, famD, true)
+				}
+				addLinear(r, m, p+"fc1", famF, famD, true)
+				addLinear(r, m, p+"fc2", famD, famF, true)
+			}
+			m["lm_head.weight"] = m["model.decoder.embed_tokens.weight"] // tied, as HF may save it
+			return m
+		},
+		ref: func(hf map[string]*Tensor, seq []int) []float64 {
+			n := len(seq) - 1
+			x := make([][]float64, n)
+			for t := range n {
+				// Unpadded: position ids cumsum(mask)-1 = t, plus the offset 2.
+				x[t] = add(row(f64(hf, "model.decoder.embed_tokens.weight"), seq[t], famD), row(f64(hf, "model.decoder.embed_positions.weight"), t+2, famD))
+			}
+			for l := range 2 {
+				p := fmt.Sprintf("model.decoder.layers.%d.", l)
+				q, k, v := make([][]float64, n), make([][]float64, n), make([][]float64, n)
+				for t := range n {
+					h := ln(hf, p+"self_attn_layer_norm", x[t], eps)
+					q[t] = mapVec(lin(hf, p+"self_attn.q_proj", h), func(a float64) float64 { return a / math.Sqrt(famHD) })
+					k[t], v[t] = lin(hf, p+"self_attn.k_proj", h), lin(hf, p+"self_attn.v_proj", h)
+				}
+				a := refAttend(q, k, v, 1, func(i, j int) bool { return true })
+				for t := range n {
+					x[t] = add(x[t], lin(hf, p+"self_attn.out_proj", a[t]))
+					h := mapVec(lin(hf, p+"fc1", ln(hf, p+"final_layer_norm", x[t], eps)), func(a float64) float64 { return math.Max(a, 0) })
+					x[t] = add(x[t], lin(hf, p+"fc2", h))
+				}
+			}
+			for t := range n {
+				x[t] = ln(hf, "model.decoder.final_layer_norm", x[t], eps)
+			}
+			return refFinish(hf, "model.decoder.embed_tokens.weight", x, seq)
+		},
+		want: func(c Config) error {
+			if c.Arch != OPT || c.PositionRows() != famP+2 || c.Activation != ReLU || !c.TiedEmbeddings {
+				return fmt.Errorf("parsed %s", c)
+			}
+			return nil
+		},
+	}
+}
+
+func familyCases() []familyCase {
+	return []familyCase{neoCase(), neoxCase(true), neoxCase(false), optCase()}
+}
+
+// writeHFDir writes config.json and model.safetensors (F32) for a case.
+func writeHFDir(t *testing.T, dir string, config map[string]any, hf map[string]*Tensor) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(config)
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSafetensors(filepath.Join(dir, "model.safetensors"), hf, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// familySeqs have lengths from 2 to 16 (longer than the local window) and
+// are scored in one padded batch.
+var familySeqs = [][]int{{1, 5, 9, 200, 3, 17}, {1, 44}, {1, 7, 7, 7, 300, 301, 12, 13, 99, 4, 4, 8, 250, 251, 3, 2}, {0, 319, 318}}
+
+// TestFamiliesMatchReference: for GPT-Neo (with local attention), GPT-NeoX
+// (rotary_pct < 1, parallel and sequential residual) and OPT, a directory
+// the test writes with HF's names scores equal to a float64 reference that
+// reads the HF tensors directly, to 1e-4 relative; privlm's HF writer gives
+// back the same tensors bit for bit; and HF and privlm checkpoint round trips
+// give the same scores bit for bit.
+func TestFamiliesMatchReference(t *testing.T) {
+	be := backend.MustNew("")
+	for _, tc := range familyCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			hf := tc.hf(rand.New(rand.NewPCG(21, 22)))
+			dir := filepath.Join(t.TempDir(), "hf")
+			writeHFDir(t, dir, tc.config, hf)
+			m, _, err := Open(dir, be)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.want(m.Config); err != nil {
+				t.Fatal(err)
+			}
+			s, err := m.NewScorer(4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.TokenLogProbs(familySeqs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, seq := range familySeqs {
+				ref := tc.ref(hf, seq)
+				for j := range ref {
+					if math.Abs(ref[j]-got[i][j]) > 1e-4*math.Max(1, math.Abs(ref[j])) {
+						t.Errorf("seq %d token %d: %.6f, reference %.6f", i, j, got[i][j], ref[j])
+					}
+				}
+			}
+
+			// The writer round-trips HF's tensors exactly.
+			w, err := m.Weights()
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir2 := filepath.Join(t.TempDir(), "hf2")
+			if err := SaveHF(dir2, m.Config, w); err != nil {
+				t.Fatal(err)
+			}
+			written, _, err := ReadSafetensors(filepath.Join(dir2, "model.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, want := range hf {
+				if strings.HasSuffix(name, "inv_freq") || name == "lm_head.weight" {
+					continue // buffers and tied copies are not written
+				}
+				got, ok := written[name]
+				if !ok {
+					t.Errorf("written model lacks %s", name)
+					continue
+				}
+				if !slices.Equal(got.Shape, want.Shape) || !slices.Equal(got.Data, want.Data) {
+					t.Errorf("%s differs after the HF writer (shape %v, want %v)", name, got.Shape, want.Shape)
+				}
+			}
+			m2, _, err := Open(dir2, be)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m2.Config != m.Config {
+				t.Fatalf("config after HF round trip %s, want %s", m2.Config, m.Config)
+			}
+			assertSameFamilyScores(t, "HF round trip", m2, got)
+
+			ckpt := filepath.Join(t.TempDir(), "ckpt")
+			if err := m.SaveCheckpoint(ckpt, ""); err != nil {
+				t.Fatal(err)
+			}
+			m3, _, err := LoadCheckpoint(ckpt, be)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertSameFamilyScores(t, "checkpoint round trip", m3, got)
+		})
+	}
+}
+
+func assertSameFamilyScores(t *testing.T, what string, m *Model, want [][]float64) {
+	t.Helper()
+	s, err := m.NewScorer(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.TokenLogProbs(familySeqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Fatalf("%s: sequence %d scores %v, want exactly %v", what, i, got[i], want[i])
+		}
+	}
+}
+
+// writeSafetensorsAs writes tensors with dtype F32, F16 or BF16 (the test's
+// own encoder; values must be exactly representable).
+func writeSafetensorsAs(t *testing.T, path, dtype string, ts map[string]*Tensor) {
+	t.Helper()
+	names := make([]string, 0, len(ts))
+	for n := range ts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	width := map[string]int{"F32": 4, "F16": 2, "BF16": 2}[dtype]
+	header := map[string]any{}
+	var data []byte
+	for _, n := range names {
+		start := len(data)
+		for _, v := range ts[n].Data {
+			switch dtype {
+			case "F32":
+				data = binary.LittleEndian.AppendUint32(data, math.Float32bits(v))
+			case "F16":
+				data = binary.LittleEndian.AppendUint16(data, float16.Fromfloat32(v).Bits())
+			case "BF16":
+				data = binary.LittleEndian.AppendUint16(data, uint16(math.Float32bits(v)>>16))
+			}
+		}
+		header[n] = map[string]any{"dtype": dtype, "shape": ts[n].Shape, "data_offsets": []int{start, start + width*len(ts[n].Data)}}
+	}
+	hb, _ := json.Marshal(header)
+	out := binary.LittleEndian.AppendUint64(nil, uint64(len(hb)))
+	out = append(append(out, hb...), data...)
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestShardedAndHalfPrecisionLoad: a sharded directory (two shards and
+// model.safetensors.index.json) in BF16, and a single F16 file, load to
+// exactly the weights of F32 files holding the same (representable) values;
+// an index naming a tensor its shard lacks is an error.
+func TestShardedAndHalfPrecisionLoad(t *testing.T) {
+	tc := neoxCase(true)
+	for _, dtype := range []string{"BF16", "F16"} {
+		t.Run(dtype, func(t *testing.T) {
+			hf := tc.hf(rand.New(rand.NewPCG(5, 6)))
+			for _, ts := range hf { // round to the half type
+				for i, v := range ts.Data {
+					if dtype == "BF16" {
+						ts.Data[i] = math.Float32frombits(math.Float32bits(v) &^ 0xffff)
+					} else {
+						ts.Data[i] = float16.Fromfloat32(v).Float32()
+					}
+				}
+			}
+			ref := filepath.Join(t.TempDir(), "f32")
+			writeHFDir(t, ref, tc.config, hf)
+			_, want, err := LoadHF(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			dir := filepath.Join(t.TempDir(), "sharded")
+			writeHFDir(t, dir, tc.config, map[string]*Tensor{})
+			os.Remove(filepath.Join(dir, "model.safetensors"))
+			shards := [2]map[string]*Tensor{{}, {}}
+			index := map[string]string{}
+			for i, name := range sortedKeys(hf) {
+				shards[i%2][name] = hf[name]
+				index[name] = fmt.Sprintf("model-%05d-of-00002.safetensors", i%2+1)
+			}
+			for i, sh := range shards {
+				writeSafetensorsAs(t, filepath.Join(dir, fmt.Sprintf("model-%05d-of-00002.safetensors", i+1)), dtype, sh)
+			}
+			writeIndex := func(m map[string]string) {
+				b, _ := json.Marshal(map[string]any{"metadata": map[string]any{"total_size": 0}, "weight_map": m})
+				if err := os.WriteFile(filepath.Join(dir, shardIndexFile), b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			writeIndex(index)
+			_, got, err := LoadHF(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range want.Names() {
+				if !slices.Equal(got[name].Data, want[name].Data) {
+					t.Fatalf("%s: %s weights differ from F32", dtype, name)
+				}
+			}
+			// An index that misplaces a tensor is refused, naming it.
+			bad := maps2(index)
+			bad["gpt_neox.final_layer_norm.weight"] = "model-00003-of-00002.safetensors"
+			writeIndex(bad)
+			if _, _, err := LoadHF(dir); err == nil || !strings.Contains(err.Error(), "final_layer_norm.weight") {
+				t.Fatalf("misplaced tensor in the index: err = %v", err)
+			}
+		})
+	}
+}
+
+func maps2(m map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// TestFamilyConfigErrors: unsupported variants are refused with the field named.
+func TestFamilyConfigErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		edit   func(map[string]any)
+		base   func() familyCase
+		substr string
+	}{
+		{"opt post-LN (350m)", func(c map[string]any) { c["do_layer_norm_before"] = false }, optCase, "do_layer_norm_before"},
+		{"opt projection (350m)", func(c map[string]any) { c["word_embed_proj_dim"] = 16 }, optCase, "word_embed_proj_dim"},
+		{"neo unknown attention type", func(c map[string]any) {
+			c["attention_types"] = []any{[]any{[]string{"sparse"}, 3}}
+		}, neoCase, "sparse"},
+		{"neo wrong layer count", func(c map[string]any) {
+			c["attention_types"] = []any{[]any{[]string{"global"}, 2}}
+		}, neoCase, "attention_types"},
+		{"neox odd rotary dims", func(c map[string]any) { c["rotary_pct"] = 0.375 }, func() familyCase { return neoxCase(true) }, "rotary_dim"},
+		{"neox activation", func(c map[string]any) { c["hidden_act"] = "silu" }, func() familyCase { return neoxCase(true) }, "hidden_act"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fc := tc.base()
+			tc.edit(fc.config)
+			dir := t.TempDir()
+			writeHFDir(t, dir, fc.config, fc.hf(rand.New(rand.NewPCG(1, 1))))
+			_, _, err := LoadHF(dir)
+			if err == nil || !strings.Contains(err.Error(), tc.substr) {
+				t.Fatalf("err = %v, want one naming %q", err, tc.substr)
+			}
+		})
+	}
+}
