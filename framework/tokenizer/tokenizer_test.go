@@ -142,7 +142,7 @@ func TestLoadErrors(t *testing.T) {
 		{"truncated llama2c", writeFile(t, dir, "t.bin", []byte{16, 0, 0, 0, 1, 2}), "piece 0"},
 		{"bad header", writeFile(t, dir, "h.bin", []byte{0xff, 0xff, 0xff, 0xff}), "max_token_length"},
 		{"garbage model", writeFile(t, dir, "g.model", []byte("not a protobuf at all \xff\xff")), "SentencePiece"},
-		{"empty dir", dir, "neither"},
+		{"empty dir", dir, "no tokenizer.model, tokenizer.json"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/privlm/privlm/framework/backend"
@@ -21,7 +23,7 @@ func init() {
 func runLMScore(args []string, e *env) error {
 	fs := newFlags("lm score", "lm score --checkpoint PATH [--tokenizer PATH] [--json] < texts", e.stderr)
 	checkpoint := fs.String("checkpoint", "", "model: privlm checkpoint dir, Hugging Face dir/.safetensors, or llama2.c .bin")
-	tokPath := fs.String("tokenizer", "", "tokenizer: .bin (llama2.c), .model (SentencePiece) or gpt2; default: the one recorded in the checkpoint")
+	tokPath := fs.String("tokenizer", "", "tokenizer: .bin (llama2.c), .model (SentencePiece), tokenizer.json or vocab.json (Hugging Face byte-level BPE) or gpt2; default: the one recorded in the checkpoint, else the one in the model's directory")
 	asJSON := fs.Bool("json", false, `print one JSON object per line: {"text", "ids", "loglik"}`)
 	perToken := fs.Bool("per-token", false, "with --json, also print token_logprobs")
 	batch := fs.Int("batch", lm.DefaultScoreBatch, "texts scored per graph execution")
@@ -43,8 +45,17 @@ func runLMScore(args []string, e *env) error {
 	if *tokPath == "" {
 		*tokPath = recorded
 	}
+	if *tokPath == "" { // a model snapshot directory with its tokenizer
+		dir := *checkpoint
+		if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+			dir = filepath.Dir(dir)
+		}
+		if file, ok := tokenizer.FindInDir(dir); ok {
+			*tokPath = file
+		}
+	}
 	if *tokPath == "" {
-		return fmt.Errorf("--tokenizer is required (the checkpoint records none)")
+		return fmt.Errorf("--tokenizer is required (the checkpoint records none and its directory has no tokenizer file)")
 	}
 	tok, err := tokenizer.Load(*tokPath)
 	if err != nil {
