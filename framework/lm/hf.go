@@ -243,17 +243,9 @@ func LoadHF(path string) (Config, Weights, error) {
 	if !isDir(path) {
 		dir = filepath.Dir(path)
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	cfg, err := readHFConfig(dir)
 	if err != nil {
-		return Config{}, nil, fmt.Errorf("lm: HF model %s: %w", dir, err)
-	}
-	var hc hfConfig
-	if err := json.Unmarshal(data, &hc); err != nil {
-		return Config{}, nil, fmt.Errorf("lm: %s: %w", filepath.Join(dir, "config.json"), err)
-	}
-	cfg, err := hc.toConfig()
-	if err != nil {
-		return Config{}, nil, fmt.Errorf("lm: %s: %w", filepath.Join(dir, "config.json"), err)
+		return Config{}, nil, err
 	}
 	files := []string{path}
 	index, err := readShardIndex(dir)
