@@ -630,6 +630,7 @@ func TestFamilyConfigErrors(t *testing.T) {
 			c["attention_types"] = []any{[]any{[]string{"global"}, 2}}
 		}, neoCase, "attention_types"},
 		{"neox odd rotary dims", func(c map[string]any) { c["rotary_pct"] = 0.375 }, func() familyCase { return neoxCase(true) }, "rotary_dim"},
+		{"opt file with more layers than the config", func(c map[string]any) { c["num_hidden_layers"] = 1 }, optCase, "model.decoder.layers.1."},
 		{"neox activation", func(c map[string]any) { c["hidden_act"] = "silu" }, func() familyCase { return neoxCase(true) }, "hidden_act"},
 	}
 	for _, tc := range tests {

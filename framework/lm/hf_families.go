@@ -110,10 +110,51 @@ func neoxRow(c Config, k, r int) int {
 	return (r/hd)*3*hd + k*hd + r%hd
 }
 
+// isHFBuffer: tensors HF checkpoints may carry that are not parameters
+// (attention masks, rotary frequencies) or are a tied copy (lm_head).
+func isHFBuffer(c Config, name string) bool {
+	for _, suffix := range []string{".attn.bias", ".attn.masked_bias", ".attention.bias", ".attention.masked_bias", "rotary_emb.inv_freq"} {
+		if strings.HasSuffix(name, suffix) {
+			return true
+		}
+	}
+	return c.TiedEmbeddings && name == "lm_head.weight"
+}
+
 func fromHFFamily(c Config, hf map[string]*Tensor) (Weights, error) {
+	used := map[*Tensor]bool{}
+	get := func(name string) (*Tensor, error) {
+		t, err := hfFamilyGet(c, hf, name)
+		if err == nil {
+			used[t] = true
+		}
+		return t, err
+	}
+	w, err := fromHFFamilyTensors(c, get)
+	if err != nil {
+		return nil, err
+	}
+	// Tensors left over mean the file is not the model the config describes
+	// (more layers, a variant with extra projections, ...).
+	var extra []string
+	for _, name := range sortedKeys(hf) {
+		if !used[hf[name]] && !isHFBuffer(c, name) {
+			extra = append(extra, name)
+		}
+	}
+	if len(extra) > 0 {
+		if len(extra) > 5 {
+			extra = append(extra[:5], fmt.Sprintf("... (%d in all)", len(extra)))
+		}
+		return nil, fmt.Errorf("tensors that a %s model of this config does not have: %s", c.Arch, strings.Join(extra, ", "))
+	}
+	return w, nil
+}
+
+func fromHFFamilyTensors(c Config, get func(string) (*Tensor, error)) (Weights, error) {
 	w := Weights{}
 	for name, hfName := range hfFamilyNames(c) {
-		t, err := hfFamilyGet(c, hf, hfName)
+		t, err := get(hfName)
 		if err != nil {
 			return nil, err
 		}
@@ -125,11 +166,11 @@ func fromHFFamily(c Config, hf map[string]*Tensor) (Weights, error) {
 	D := c.Dim
 	for i := range c.Layers {
 		name := neoxQKVName(i)
-		qkv, err := hfFamilyGet(c, hf, name+".weight")
+		qkv, err := get(name + ".weight")
 		if err != nil {
 			return nil, err
 		}
-		bias, err := hfFamilyGet(c, hf, name+".bias")
+		bias, err := get(name + ".bias")
 		if err != nil {
 			return nil, err
 		}

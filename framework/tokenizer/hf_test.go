@@ -256,3 +256,41 @@ func FuzzHFByteLevelBPE(f *testing.F) {
 		}
 	})
 }
+
+// TestVocabMergesOPTStyle: an OPT-style vocab.json (<s>, <pad>, </s>, <unk>
+// first) with BOS </s> from tokenizer_config.json; Decode skips the special
+// tokens it names (pad, unk, and <s> through added_tokens_decoder).
+func TestVocabMergesOPTStyle(t *testing.T) {
+	dir := t.TempDir()
+	vocab := map[string]int{"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+	for b := range 256 {
+		vocab[string(byteToRune[b])] = 4 + b
+	}
+	vocab["Ġw"] = 260
+	vb, _ := json.Marshal(vocab)
+	files := map[string]string{
+		"vocab.json": string(vb),
+		"merges.txt": "#version: 0.2\nĠ w\n",
+		"tokenizer_config.json": `{"bos_token": {"content": "</s>", "__type": "AddedToken"}, "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>", "add_bos_token": true,
+			"added_tokens_decoder": {"0": {"content": "<s>", "special": true}, "1": {"content": "<pad>", "special": true}}}`,
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := tok.Encode("a w<pad>")
+	if want := []int{4 + 'a', 260, 4 + '<', 4 + 'p', 4 + 'a', 4 + 'd', 4 + '>'}; !slices.Equal(ids, want) {
+		t.Errorf("ids %v, want %v (special text stays text)", ids, want)
+	}
+	if tok.BOS() != 2 || tok.EOS() != 2 {
+		t.Errorf("BOS %d EOS %d, want 2 (</s>)", tok.BOS(), tok.EOS())
+	}
+	if got := tok.Decode(append([]int{2, 1, 3, 0}, ids...)); got != "a w<pad>" {
+		t.Errorf("Decode = %q", got)
+	}
+}

@@ -56,13 +56,13 @@ func LoadHF(path string) (Tokenizer, error) {
 	} else {
 		file = "vocab.json"
 	}
-	bos, eos, err := specialTokens(dir)
+	bos, eos, others, err := specialTokens(dir)
 	if err != nil {
 		return nil, err
 	}
 	name := "hf:" + filepath.Base(dir)
 	if file == "tokenizer.json" {
-		t, nfc, err := readTokenizerJSON(filepath.Join(dir, file), name, bos, eos)
+		t, nfc, err := readTokenizerJSON(filepath.Join(dir, file), name, bos, eos, others)
 		if err != nil {
 			return nil, fmt.Errorf("tokenizer: %s: %w", filepath.Join(dir, file), err)
 		}
@@ -74,14 +74,14 @@ func LoadHF(path string) (Tokenizer, error) {
 	if file != "vocab.json" {
 		return nil, fmt.Errorf("tokenizer: %s: want tokenizer.json or vocab.json", path)
 	}
-	t, err := readVocabMerges(filepath.Join(dir, "vocab.json"), filepath.Join(dir, "merges.txt"), name, bos, eos)
+	t, err := readVocabMerges(filepath.Join(dir, "vocab.json"), filepath.Join(dir, "merges.txt"), name, bos, eos, others)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	return t, nil
 }
 
-func readTokenizerJSON(path, name string, bos, eos specialToken) (*ByteLevelBPE, bool, error) {
+func readTokenizerJSON(path, name string, bos, eos specialToken, others []string) (*ByteLevelBPE, bool, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, false, err
@@ -111,7 +111,7 @@ func readTokenizerJSON(path, name string, bos, eos specialToken) (*ByteLevelBPE,
 	if err != nil {
 		return nil, false, err
 	}
-	t, err := newWithSpecials(name, m.Vocab, merges, tj.AddedTokens, bos, eos)
+	t, err := newWithSpecials(name, m.Vocab, merges, tj.AddedTokens, bos, eos, others)
 	return t, nfc, err
 }
 
@@ -181,7 +181,7 @@ func parseMerges(raw json.RawMessage) ([][2]string, error) {
 	return pairs, nil
 }
 
-func readVocabMerges(vocabPath, mergesPath, name string, bos, eos specialToken) (*ByteLevelBPE, error) {
+func readVocabMerges(vocabPath, mergesPath, name string, bos, eos specialToken, others []string) (*ByteLevelBPE, error) {
 	data, err := os.ReadFile(vocabPath)
 	if err != nil {
 		return nil, err
@@ -212,7 +212,7 @@ func readVocabMerges(vocabPath, mergesPath, name string, bos, eos specialToken) 
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", mergesPath, err)
 	}
-	t, err := newWithSpecials(name, vocab, merges, nil, bos, eos)
+	t, err := newWithSpecials(name, vocab, merges, nil, bos, eos, others)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", vocabPath, err)
 	}
@@ -225,10 +225,18 @@ type specialToken struct {
 	id   *int
 }
 
-func newWithSpecials(name string, vocab map[string]int, merges [][2]string, added []AddedToken, bos, eos specialToken) (*ByteLevelBPE, error) {
+// newWithSpecials builds the tokenizer; others (unk, pad, ... tokens named by
+// the tokenizer's configs) become special (Decode skips them) when in the
+// vocabulary.
+func newWithSpecials(name string, vocab map[string]int, merges [][2]string, added []AddedToken, bos, eos specialToken, others []string) (*ByteLevelBPE, error) {
 	t, err := NewByteLevelBPE(name, vocab, merges, added, bos.text, eos.text)
 	if err != nil {
 		return nil, err
+	}
+	for _, o := range others {
+		if id, ok := t.vocab[o]; ok {
+			t.special[id] = true
+		}
 	}
 	for _, s := range []struct {
 		what string
@@ -247,19 +255,36 @@ func newWithSpecials(name string, vocab map[string]int, merges [][2]string, adde
 	return t, nil
 }
 
-// specialTokens finds BOS and EOS for a tokenizer directory.
-func specialTokens(dir string) (bos, eos specialToken, err error) {
+// specialTokens finds BOS and EOS for a tokenizer directory, and the texts
+// of its other special tokens (unk, pad, sep, cls, mask).
+func specialTokens(dir string) (bos, eos specialToken, others []string, err error) {
 	for _, file := range []string{"tokenizer_config.json", "special_tokens_map.json"} {
 		data, err := os.ReadFile(filepath.Join(dir, file))
 		if os.IsNotExist(err) {
 			continue
 		}
 		if err != nil {
-			return bos, eos, fmt.Errorf("tokenizer: %w", err)
+			return bos, eos, nil, fmt.Errorf("tokenizer: %w", err)
 		}
 		var m map[string]json.RawMessage
 		if err := json.Unmarshal(data, &m); err != nil {
-			return bos, eos, fmt.Errorf("tokenizer: %s: %w", filepath.Join(dir, file), err)
+			return bos, eos, nil, fmt.Errorf("tokenizer: %s: %w", filepath.Join(dir, file), err)
+		}
+		for _, key := range []string{"unk_token", "pad_token", "sep_token", "cls_token", "mask_token"} {
+			if text, err := tokenText(m[key]); err == nil && text != "" {
+				others = append(others, text)
+			}
+		}
+		var decoder map[string]struct {
+			Content string `json:"content"`
+			Special bool   `json:"special"`
+		}
+		if len(m["added_tokens_decoder"]) > 0 && json.Unmarshal(m["added_tokens_decoder"], &decoder) == nil {
+			for _, a := range decoder {
+				if a.Special && a.Content != "" {
+					others = append(others, a.Content)
+				}
+			}
 		}
 		for key, dst := range map[string]*specialToken{"bos_token": &bos, "eos_token": &eos} {
 			if dst.text != "" || len(m[key]) == 0 {
@@ -267,7 +292,7 @@ func specialTokens(dir string) (bos, eos specialToken, err error) {
 			}
 			text, err := tokenText(m[key])
 			if err != nil {
-				return bos, eos, fmt.Errorf("tokenizer: %s: %s: %w", filepath.Join(dir, file), key, err)
+				return bos, eos, nil, fmt.Errorf("tokenizer: %s: %s: %w", filepath.Join(dir, file), key, err)
 			}
 			dst.text = text
 		}
@@ -280,7 +305,7 @@ func specialTokens(dir string) (bos, eos specialToken, err error) {
 				EOS *int `json:"eos_token_id"`
 			}
 			if err := json.Unmarshal(data, &c); err != nil {
-				return bos, eos, fmt.Errorf("tokenizer: %s: %w", filepath.Join(dir, "config.json"), err)
+				return bos, eos, nil, fmt.Errorf("tokenizer: %s: %w", filepath.Join(dir, "config.json"), err)
 			}
 			if bos.text == "" {
 				bos.id = c.BOS
@@ -290,12 +315,12 @@ func specialTokens(dir string) (bos, eos specialToken, err error) {
 			}
 		}
 	}
-	return bos, eos, nil
+	return bos, eos, others, nil
 }
 
 // tokenText reads a token given as a string or as {"content": ...} (null: none).
 func tokenText(raw json.RawMessage) (string, error) {
-	if string(raw) == "null" {
+	if len(raw) == 0 || string(raw) == "null" {
 		return "", nil
 	}
 	var s string
