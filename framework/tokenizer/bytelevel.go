@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -33,6 +34,7 @@ type ByteLevelBPE struct {
 	specials []AddedToken
 	ranks    map[[2]string]int
 	bos, eos int
+	mu       sync.Mutex // guards cache
 	cache    map[string][]int
 }
 
@@ -105,30 +107,45 @@ func preTokenize(text string) []string {
 	return out
 }
 
-// Encode returns the ids of text (no BOS or EOS).
+// Encode returns the ids of text (no BOS or EOS). It is safe for
+// concurrent use.
 func (t *ByteLevelBPE) Encode(text string) []int {
 	var ids []int
-	for len(text) > 0 {
-		at, tok := len(text), ""
-		for _, s := range t.splitters { // leftmost, then longest
-			if k := strings.Index(text[:min(len(text), at+len(s))], s); k >= 0 && k < at {
-				at, tok = k, s
+	// next[i] is where splitter i next occurs at or after pos (-1: nowhere).
+	next := make([]int, len(t.splitters))
+	for i := range next {
+		next[i] = -2 // not searched yet
+	}
+	for pos := 0; pos < len(text); {
+		at, best := len(text), -1
+		for i, s := range t.splitters {
+			if next[i] == -2 || (next[i] >= 0 && next[i] < pos) {
+				next[i] = -1
+				if k := strings.Index(text[pos:], s); k >= 0 {
+					next[i] = pos + k
+				}
+			}
+			if next[i] >= 0 && next[i] < at { // leftmost; longest first on ties
+				at, best = next[i], i
 			}
 		}
-		for _, piece := range preTokenize(text[:at]) {
+		for _, piece := range preTokenize(text[pos:at]) {
 			ids = append(ids, t.encodePiece(piece)...)
 		}
-		if tok == "" {
+		if best < 0 {
 			break
 		}
-		ids = append(ids, t.splitterID[tok])
-		text = text[at+len(tok):]
+		ids = append(ids, t.splitterID[t.splitters[best]])
+		pos = at + len(t.splitters[best])
 	}
 	return ids
 }
 
 func (t *ByteLevelBPE) encodePiece(piece string) []int {
-	if ids, ok := t.cache[piece]; ok {
+	t.mu.Lock()
+	ids, ok := t.cache[piece]
+	t.mu.Unlock()
+	if ok {
 		return ids
 	}
 	syms := make([]string, 0, len(piece))
@@ -157,13 +174,15 @@ func (t *ByteLevelBPE) encodePiece(piece string) []int {
 		}
 		syms = merged
 	}
-	ids := make([]int, len(syms))
+	ids = make([]int, len(syms))
 	for i, s := range syms {
 		ids[i] = t.vocab[s] // every single byte is in the vocabulary (checked on load)
 	}
+	t.mu.Lock()
 	if len(t.cache) < 1<<16 {
 		t.cache[piece] = ids
 	}
+	t.mu.Unlock()
 	return ids
 }
 

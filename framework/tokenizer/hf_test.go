@@ -294,3 +294,33 @@ func TestVocabMergesOPTStyle(t *testing.T) {
 		t.Errorf("Decode = %q", got)
 	}
 }
+
+// TestHFTokenizerConcurrentEncode: Encode is safe for concurrent use (its
+// piece cache is shared).
+func TestHFTokenizerConcurrentEncode(t *testing.T) {
+	tok, err := fuzzHF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gpt2, _ := GPT2()
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				text := strings.Repeat(gpt2AgreeTexts[(g+i)%len(gpt2AgreeTexts)], 1+i%3) + string(rune('a'+i%26))
+				if got := tok.Encode(text); !slices.Equal(got, gpt2.Encode(text)) {
+					errs <- text
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for text := range errs {
+		t.Errorf("concurrent Encode(%q) differs from tiktoken", text)
+	}
+}
