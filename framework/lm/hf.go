@@ -10,7 +10,8 @@ import (
 )
 
 // hfConfig holds the fields of a Hugging Face config.json that privlm reads,
-// for LlamaForCausalLM and GPT2LMHeadModel.
+// for LlamaForCausalLM, GPT2LMHeadModel, GPTNeoForCausalLM,
+// GPTNeoXForCausalLM and OPTForCausalLM.
 type hfConfig struct {
 	ModelType string `json:"model_type"`
 	// Llama
@@ -236,8 +237,11 @@ func fromConfig(c Config) hfConfig {
 
 // LoadHF reads a Hugging Face model directory (config.json and
 // model.safetensors, or a model.safetensors path with config.json beside it)
-// of a LlamaForCausalLM or GPT2LMHeadModel. Sharded checkpoints
-// (model-00001-of-0000N.safetensors) are read shard by shard.
+// of a LlamaForCausalLM, GPT2LMHeadModel, GPTNeoForCausalLM,
+// GPTNeoXForCausalLM or OPTForCausalLM (by config.json's model_type).
+// Sharded checkpoints are read shard by shard: the files
+// model.safetensors.index.json names (every listed tensor must be in its
+// shard), else every *.safetensors in the directory.
 func LoadHF(path string) (Config, Weights, error) {
 	dir := path
 	if !isDir(path) {
@@ -300,7 +304,7 @@ func LoadHF(path string) (Config, Weights, error) {
 }
 
 // SaveHF writes the model as a Hugging Face directory: config.json and
-// model.safetensors with LlamaForCausalLM / GPT2LMHeadModel tensor names.
+// model.safetensors (F32) with the HF class's tensor names and layouts.
 func SaveHF(dir string, cfg Config, w Weights) error {
 	if err := cfg.CheckWeights(w); err != nil {
 		return fmt.Errorf("lm: %w", err)
