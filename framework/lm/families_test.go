@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/privlm/privlm/framework/backend"
 	"github.com/x448/float16"
 )
@@ -677,6 +680,49 @@ func TestPublishedParameterCounts(t *testing.T) {
 		}
 		if got := c.NumParams(); got != tc.want {
 			t.Errorf("%s: %d parameters, published %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestOPTLeftPaddingPositions: OPT counts positions over valid tokens (HF:
+// cumsum(attention_mask) - 1 + 2), so a left-padded row gives the logits of
+// the unpadded one; with positions t + 2 it would not.
+func TestOPTLeftPaddingPositions(t *testing.T) {
+	m, err := New(OPTTiny, backend.MustNew(""), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := m.Weights()
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, t := range w { // larger weights, so that positions matter
+		for i := range t.Data {
+			t.Data[i] += float32(0.2 * r.NormFloat64())
+		}
+	}
+	if m, err = FromWeights(OPTTiny, w, m.Backend); err != nil {
+		t.Fatal(err)
+	}
+	const pad = 3
+	seq := []int32{5, 9, 200, 3, 17}
+	logits := func(tokens []int32, valid []bool) []float32 {
+		exec, err := context.NewExec(m.Backend, m.Ctx, func(_ *context.Context, tok, v *graph.Node) *graph.Node {
+			return m.Logits(tok, v)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := exec.Exec(tensors.FromFlatDataAndDimensions(tokens, 1, len(tokens)), tensors.FromFlatDataAndDimensions(valid, 1, len(valid)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tensors.MustCopyFlatData[float32](res[0])
+	}
+	plain := logits(seq, []bool{true, true, true, true, true})
+	padded := logits(append([]int32{0, 0, 0}, seq...), []bool{false, false, false, true, true, true, true, true})
+	padded = padded[pad*OPTTiny.VocabSize:]
+	for i := range plain {
+		if math.Abs(float64(plain[i]-padded[i])) > 1e-4*math.Max(1, math.Abs(float64(plain[i]))) {
+			t.Fatalf("logit %d: %g unpadded, %g left-padded", i, plain[i], padded[i])
 		}
 	}
 }
