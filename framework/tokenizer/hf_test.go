@@ -194,6 +194,12 @@ func TestHFTokenizerAddedTokensAndNFC(t *testing.T) {
 		t.Errorf("NFC: decomposed é encodes differently")
 	}
 
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(`{"add_prefix_space": true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "add_prefix_space") {
+		t.Errorf("add_prefix_space true: err = %v", err)
+	}
 	os.Remove(filepath.Join(dir, "tokenizer_config.json"))
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"bos_token_id": 50259, "eos_token_id": 50257}`), 0o644); err != nil {
 		t.Fatal(err)

@@ -270,6 +270,9 @@ func specialTokens(dir string) (bos, eos specialToken, others []string, err erro
 		if err := json.Unmarshal(data, &m); err != nil {
 			return bos, eos, nil, fmt.Errorf("tokenizer: %s: %w", filepath.Join(dir, file), err)
 		}
+		if raw := m["add_prefix_space"]; len(raw) > 0 && string(raw) == "true" {
+			return bos, eos, nil, fmt.Errorf("tokenizer: %s: add_prefix_space true is not supported", filepath.Join(dir, file))
+		}
 		for _, key := range []string{"unk_token", "pad_token", "sep_token", "cls_token", "mask_token"} {
 			if text, err := tokenText(m[key]); err == nil && text != "" {
 				others = append(others, text)

@@ -86,6 +86,9 @@ func runModelsDescribe(args []string, e *env) error {
 			fmt.Fprintf(w, "tokenizer\t%s: cannot load: %s\n", md.Tokenizer, md.TokenizerError)
 		default:
 			fmt.Fprintf(w, "tokenizer\t%s (%s, %d ids, BOS %d, EOS %d)\n", md.Tokenizer, md.TokenizerName, md.TokenizerVocab, *md.BOS, *md.EOS)
+			if md.TokenizerVocab > c.VocabSize {
+				fmt.Fprintf(w, "warning\tthe tokenizer has %d ids but the model only %d: lm score refuses this pair\n", md.TokenizerVocab, c.VocabSize)
+			}
 		}
 		if err := w.Flush(); err != nil {
 			return err
