@@ -22,8 +22,9 @@
 // exactly), Hugging Face safetensors (LoadHF: LlamaForCausalLM with HF's
 // rotary permutation undone, GPT2LMHeadModel with Conv1D weights transposed
 // and c_attn split, GPTNeoForCausalLM, GPTNeoXForCausalLM, OPTForCausalLM;
-// sharded directories through model.safetensors.index.json; F32, F16 and
-// BF16 tensors), and privlm's own GoMLX checkpoints (LoadCheckpoint,
+// sharded directories through model.safetensors.index.json; F32, F16, BF16
+// and F64 weights; non-float buffers such as the U8 causal-mask "bias"
+// older HF releases saved are skipped), and privlm's own GoMLX checkpoints (LoadCheckpoint,
 // which also restores optimizer state); Open picks by path. New draws a
 // random model of any size for training from scratch.
 //

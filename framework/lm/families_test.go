@@ -179,6 +179,9 @@ func neoCase() familyCase {
 				addLinear(r, m, p+"attn.attention.out_proj", famD, famD, true)
 				addLinear(r, m, p+"mlp.c_fc", 4*famD, famD, true)
 				addLinear(r, m, p+"mlp.c_proj", famD, 4*famD, true)
+				// Buffers older HF code saves (persistent register_buffer):
+				// the U8 causal mask and the F32 scalar masked_bias.
+				addMaskBuffers(m, p+"attn.attention.")
 			}
 			return m
 		},
@@ -245,8 +248,10 @@ func neoxCase(parallel bool) familyCase {
 				addLinear(r, m, p+"attention.dense", famD, famD, true)
 				addLinear(r, m, p+"mlp.dense_h_to_4h", famF, famD, true)
 				addLinear(r, m, p+"mlp.dense_4h_to_h", famD, famF, true)
-				// Buffers older checkpoints carry; the loader ignores them.
+				// Buffers older checkpoints carry (transformers 4.24 Pythia);
+				// the loader ignores them.
 				m[p+"attention.rotary_emb.inv_freq"] = randTensor(r, 1, 0, rot/2)
+				addMaskBuffers(m, p+"attention.")
 			}
 			return m
 		},
@@ -385,6 +390,21 @@ func optCase() familyCase {
 	}
 }
 
+// addMaskBuffers adds the buffers HF's GPTNeoSelfAttention and
+// GPTNeoXAttention registered as persistent in older releases: bias, the
+// causal mask tril(ones(P, P)) as uint8 [1,1,P,P], and masked_bias, an F32
+// scalar (-1e9).
+func addMaskBuffers(m map[string]*Tensor, prefix string) {
+	mask := &Tensor{Shape: []int{1, 1, famP, famP}, Data: make([]float32, famP*famP), dtype: "U8"}
+	for i := range famP {
+		for j := 0; j <= i; j++ {
+			mask.Data[i*famP+j] = 1
+		}
+	}
+	m[prefix+"bias"] = mask
+	m[prefix+"masked_bias"] = &Tensor{Shape: []int{}, Data: []float32{-1e9}}
+}
+
 func familyCases() []familyCase {
 	return []familyCase{neoCase(), neoxCase(true), neoxCase(false), optCase()}
 }
@@ -399,9 +419,7 @@ func writeHFDir(t *testing.T, dir string, config map[string]any, hf map[string]*
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteSafetensors(filepath.Join(dir, "model.safetensors"), hf, nil); err != nil {
-		t.Fatal(err)
-	}
+	writeSafetensorsAs(t, filepath.Join(dir, "model.safetensors"), "F32", hf)
 }
 
 // familySeqs have lengths from 2 to 16 (longer than the local window) and
@@ -459,7 +477,7 @@ func TestFamiliesMatchReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			for name, want := range hf {
-				if strings.HasSuffix(name, "inv_freq") || name == "lm_head.weight" {
+				if isHFBuffer(m.Config, name) {
 					continue // buffers and tied copies are not written
 				}
 				got, ok := written[name]
@@ -511,30 +529,42 @@ func assertSameFamilyScores(t *testing.T, what string, m *Model, want [][]float6
 }
 
 // writeSafetensorsAs writes tensors with dtype F32, F16 or BF16 (the test's
-// own encoder; values must be exactly representable).
-func writeSafetensorsAs(t *testing.T, path, dtype string, ts map[string]*Tensor) {
+// own encoder; values must be exactly representable); a tensor whose dtype
+// field is set (U8, BOOL, I64, F64) is written as that integer type instead.
+func writeSafetensorsAs(t *testing.T, path, floatType string, ts map[string]*Tensor) {
 	t.Helper()
 	names := make([]string, 0, len(ts))
 	for n := range ts {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	width := map[string]int{"F32": 4, "F16": 2, "BF16": 2}[dtype]
 	header := map[string]any{}
 	var data []byte
 	for _, n := range names {
 		start := len(data)
+		dtype := floatType
+		if ts[n].dtype != "" {
+			dtype = ts[n].dtype
+		}
 		for _, v := range ts[n].Data {
 			switch dtype {
+			case "U8", "BOOL":
+				data = append(data, byte(v))
+			case "I64":
+				data = binary.LittleEndian.AppendUint64(data, uint64(int64(v)))
+			case "F64":
+				data = binary.LittleEndian.AppendUint64(data, math.Float64bits(float64(v)))
 			case "F32":
 				data = binary.LittleEndian.AppendUint32(data, math.Float32bits(v))
 			case "F16":
 				data = binary.LittleEndian.AppendUint16(data, float16.Fromfloat32(v).Bits())
 			case "BF16":
 				data = binary.LittleEndian.AppendUint16(data, uint16(math.Float32bits(v)>>16))
+			default:
+				t.Fatalf("writeSafetensorsAs: dtype %s", dtype)
 			}
 		}
-		header[n] = map[string]any{"dtype": dtype, "shape": ts[n].Shape, "data_offsets": []int{start, start + width*len(ts[n].Data)}}
+		header[n] = map[string]any{"dtype": dtype, "shape": ts[n].Shape, "data_offsets": []int{start, len(data)}}
 	}
 	hb, _ := json.Marshal(header)
 	out := binary.LittleEndian.AppendUint64(nil, uint64(len(hb)))
@@ -724,5 +754,44 @@ func TestOPTLeftPaddingPositions(t *testing.T) {
 		if math.Abs(float64(plain[i]-padded[i])) > 1e-4*math.Max(1, math.Abs(float64(plain[i]))) {
 			t.Fatalf("logit %d: %g unpadded, %g left-padded", i, plain[i], padded[i])
 		}
+	}
+}
+
+// TestNonFloatSafetensors: F64 tensors read (rounded to float32); BOOL,
+// U8 and I64 tensors come back as placeholders naming their dtype; a model
+// that needs one as a weight is refused naming the tensor and dtype; the
+// writer refuses placeholders.
+func TestNonFloatSafetensors(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.safetensors")
+	writeSafetensorsAs(t, path, "F32", map[string]*Tensor{
+		"f64":  {Shape: []int{2}, Data: []float32{0.5, -3}, dtype: "F64"},
+		"mask": {Shape: []int{1, 1, 2, 2}, Data: []float32{1, 0, 1, 1}, dtype: "U8"},
+		"flag": {Shape: []int{3}, Data: []float32{1, 0, 1}, dtype: "BOOL"},
+		"ids":  {Shape: []int{2}, Data: []float32{7, 9}, dtype: "I64"},
+	})
+	ts, _, err := ReadSafetensors(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ts["f64"]; got.Unreadable() != "" || !slices.Equal(got.Data, []float32{0.5, -3}) {
+		t.Errorf("F64 read as %v (unreadable %q)", got.Data, got.Unreadable())
+	}
+	for name, dt := range map[string]string{"mask": "U8", "flag": "BOOL", "ids": "I64"} {
+		if got := ts[name]; got.Unreadable() != dt || got.Data != nil || len(got.Shape) == 0 {
+			t.Errorf("%s: unreadable %q, data %v, shape %v; want a %s placeholder", name, got.Unreadable(), got.Data, got.Shape, dt)
+		}
+	}
+	if err := WriteSafetensors(filepath.Join(dir, "y.safetensors"), map[string]*Tensor{"mask": ts["mask"]}, nil); err == nil || !strings.Contains(err.Error(), "mask") {
+		t.Errorf("writing a placeholder: err = %v", err)
+	}
+
+	tc := neoxCase(true)
+	hf := tc.hf(rand.New(rand.NewPCG(1, 1)))
+	hf["gpt_neox.final_layer_norm.bias"].dtype = "I64"
+	mdir := filepath.Join(dir, "model")
+	writeHFDir(t, mdir, tc.config, hf)
+	if _, _, err := LoadHF(mdir); err == nil || !strings.Contains(err.Error(), "final_layer_norm.bias") || !strings.Contains(err.Error(), "I64") {
+		t.Errorf("a needed weight stored as I64: err = %v", err)
 	}
 }

@@ -432,11 +432,13 @@ func toHFNames(c Config, w Weights) map[string]*Tensor {
 func fromHFNames(c Config, hf map[string]*Tensor) (Weights, error) {
 	w := Weights{}
 	get := func(name string) (*Tensor, error) {
-		if t, ok := hf[name]; ok {
-			return t, nil
-		}
-		if t, ok := hf["transformer."+name]; ok {
-			return t, nil
+		for _, n := range []string{name, "transformer." + name} {
+			if t, ok := hf[n]; ok {
+				if dt := t.Unreadable(); dt != "" {
+					return nil, fmt.Errorf("tensor %s has dtype %s; privlm reads weights only as floats (F32, F16, BF16, F64)", n, dt)
+				}
+				return t, nil
+			}
 		}
 		return nil, fmt.Errorf("missing tensor %s", name)
 	}

@@ -91,6 +91,9 @@ func hfFamilyGet(c Config, hf map[string]*Tensor, name string) (*Tensor, error) 
 	}
 	for _, n := range candidates {
 		if t, ok := hf[n]; ok {
+			if dt := t.Unreadable(); dt != "" {
+				return nil, fmt.Errorf("tensor %s has dtype %s; privlm reads weights only as floats (F32, F16, BF16, F64)", n, dt)
+			}
 			return t, nil
 		}
 	}

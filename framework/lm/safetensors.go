@@ -16,6 +16,12 @@ import (
 // maxSafetensorsHeader bounds the JSON header (the format allows 100 MB).
 const maxSafetensorsHeader = 100 << 20
 
+// safetensorsWidth is the byte width of each safetensors dtype.
+var safetensorsWidth = map[string]int64{
+	"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1,
+	"I64": 8, "U64": 8, "I32": 4, "U32": 4, "I16": 2, "U16": 2, "I8": 1, "U8": 1, "BOOL": 1,
+}
+
 type safetensorsEntry struct {
 	DType       string   `json:"dtype"`
 	Shape       []int    `json:"shape"`
@@ -23,7 +29,12 @@ type safetensorsEntry struct {
 }
 
 // ReadSafetensors reads every tensor of a .safetensors file as float32 (F32,
-// F16 and BF16 are accepted), with the file's __metadata__.
+// F16, BF16 and F64, the last rounded to float32), with the file's
+// __metadata__. Tensors of the other safetensors dtypes (BOOL, integers,
+// 8-bit floats: in HF checkpoints, buffers such as GPT-Neo's and GPT-NeoX's
+// U8 causal mask "bias") come back as placeholders with their Shape, nil
+// Data and Unreadable() naming the dtype; a loader that needs one as a
+// weight must refuse it.
 func ReadSafetensors(path string) (map[string]*Tensor, map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -79,18 +90,19 @@ func readSafetensors(r io.ReaderAt, size int64) (map[string]*Tensor, map[string]
 			}
 			count *= d
 		}
-		var width int64
-		switch e.DType {
-		case "F32":
-			width = 4
-		case "F16", "BF16":
-			width = 2
-		default:
-			return nil, nil, fmt.Errorf("tensor %s: dtype %s is not supported (want F32, F16 or BF16)", name, e.DType)
+		width, ok := safetensorsWidth[e.DType]
+		if !ok {
+			return nil, nil, fmt.Errorf("tensor %s: dtype %q is not a safetensors dtype", name, e.DType)
 		}
 		begin, end := e.DataOffsets[0], e.DataOffsets[1]
 		if begin < 0 || end < begin || end-begin != int64(count)*width || dataStart+end > size {
 			return nil, nil, fmt.Errorf("tensor %s: offsets %v do not fit shape %v of %s in a file of %d bytes", name, e.DataOffsets, e.Shape, e.DType, size)
+		}
+		switch e.DType {
+		case "F64", "F32", "F16", "BF16":
+		default:
+			out[name] = &Tensor{Shape: slices.Clone(e.Shape), dtype: e.DType}
+			continue
 		}
 		buf := make([]byte, end-begin)
 		if _, err := r.ReadAt(buf, dataStart+begin); err != nil {
@@ -99,6 +111,8 @@ func readSafetensors(r io.ReaderAt, size int64) (map[string]*Tensor, map[string]
 		data := make([]float32, count)
 		for i := range data {
 			switch e.DType {
+			case "F64":
+				data[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(buf[8*i:])))
 			case "F32":
 				data[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
 			case "F16":
@@ -126,6 +140,9 @@ func WriteSafetensors(path string, ts map[string]*Tensor, meta map[string]string
 	var offset int64
 	for _, name := range names {
 		t := ts[name]
+		if t == nil || t.Unreadable() != "" || len(t.Data) != shape(t.Shape).size() {
+			return fmt.Errorf("lm: safetensors %s: tensor %s is missing or has no float data matching its shape", path, name)
+		}
 		size := int64(4 * len(t.Data))
 		header[name] = safetensorsEntry{DType: "F32", Shape: t.Shape, DataOffsets: [2]int64{offset, offset + size}}
 		offset += size

@@ -11,7 +11,15 @@ import (
 type Tensor struct {
 	Shape []int
 	Data  []float32
+	// dtype is set (and Data nil) for a safetensors tensor whose type is not
+	// a float (e.g. the U8 causal-mask buffers older HF checkpoints save):
+	// a placeholder that loaders may skip but must not use as a weight.
+	dtype string
 }
+
+// Unreadable names the non-float safetensors dtype of a placeholder tensor
+// (one with Shape but no Data), or is "" for a float tensor.
+func (t *Tensor) Unreadable() string { return t.dtype }
 
 type shape []int
 
