@@ -234,7 +234,7 @@ func neoxCase(parallel bool) familyCase {
 			"vocab_size": famV, "hidden_size": famD, "num_attention_heads": famH, "num_hidden_layers": 2,
 			"intermediate_size": famF, "max_position_embeddings": famP, "rotary_pct": 0.5, "rotary_emb_base": base,
 			"hidden_act": "gelu", "use_parallel_residual": parallel, "layer_norm_eps": eps,
-			"tie_word_embeddings": false, "bos_token_id": 0, "eos_token_id": 0},
+			"tie_word_embeddings": false, "bos_token_id": 0, "eos_token_id": 0, "rope_scaling": nil},
 		hf: func(r *rand.Rand) map[string]*Tensor {
 			m := map[string]*Tensor{}
 			m["gpt_neox.embed_in.weight"] = randTensor(r, 0.3, 0, famV, famD)
@@ -665,6 +665,12 @@ func TestFamilyConfigErrors(t *testing.T) {
 		{"neox odd rotary dims", func(c map[string]any) { c["rotary_pct"] = 0.375 }, func() familyCase { return neoxCase(true) }, "rotary_dim"},
 		{"opt file with more layers than the config", func(c map[string]any) { c["num_hidden_layers"] = 1 }, optCase, "model.decoder.layers.1."},
 		{"neox activation", func(c map[string]any) { c["hidden_act"] = "silu" }, func() familyCase { return neoxCase(true) }, "hidden_act"},
+		{"neox linear rope_scaling", func(c map[string]any) {
+			c["rope_scaling"] = map[string]any{"type": "linear", "factor": 2.0}
+		}, func() familyCase { return neoxCase(true) }, "rope_scaling"},
+		{"neox dynamic rope_scaling", func(c map[string]any) {
+			c["rope_scaling"] = map[string]any{"type": "dynamic", "factor": 4.0}
+		}, func() familyCase { return neoxCase(false) }, "rope_scaling"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

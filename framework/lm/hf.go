@@ -15,16 +15,19 @@ import (
 type hfConfig struct {
 	ModelType string `json:"model_type"`
 	// Llama
-	HiddenSize        int      `json:"hidden_size,omitempty"`
-	IntermediateSize  int      `json:"intermediate_size,omitempty"`
-	NumHiddenLayers   int      `json:"num_hidden_layers,omitempty"`
-	NumAttentionHeads int      `json:"num_attention_heads,omitempty"`
-	NumKeyValueHeads  int      `json:"num_key_value_heads,omitempty"`
-	MaxPositions      int      `json:"max_position_embeddings,omitempty"`
-	RMSNormEps        float64  `json:"rms_norm_eps,omitempty"`
-	RopeTheta         float64  `json:"rope_theta,omitempty"`
-	TieWordEmbeddings *bool    `json:"tie_word_embeddings,omitempty"`
-	Architectures     []string `json:"architectures,omitempty"`
+	HiddenSize        int     `json:"hidden_size,omitempty"`
+	IntermediateSize  int     `json:"intermediate_size,omitempty"`
+	NumHiddenLayers   int     `json:"num_hidden_layers,omitempty"`
+	NumAttentionHeads int     `json:"num_attention_heads,omitempty"`
+	NumKeyValueHeads  int     `json:"num_key_value_heads,omitempty"`
+	MaxPositions      int     `json:"max_position_embeddings,omitempty"`
+	RMSNormEps        float64 `json:"rms_norm_eps,omitempty"`
+	RopeTheta         float64 `json:"rope_theta,omitempty"`
+	// RopeScaling (llama, gpt_neox: {"type"/"rope_type": "linear",
+	// "dynamic", ..., "factor": f}) is not implemented: non-null is refused.
+	RopeScaling       json.RawMessage `json:"rope_scaling,omitempty"`
+	TieWordEmbeddings *bool           `json:"tie_word_embeddings,omitempty"`
+	Architectures     []string        `json:"architectures,omitempty"`
 	// GPT-2
 	NEmbd     int     `json:"n_embd,omitempty"`
 	NLayer    int     `json:"n_layer,omitempty"`
@@ -60,6 +63,9 @@ type hfConfig struct {
 }
 
 func (h hfConfig) toConfig() (Config, error) {
+	if s := strings.TrimSpace(string(h.RopeScaling)); s != "" && s != "null" {
+		return Config{}, fmt.Errorf("%s: rope_scaling %s is not supported (privlm implements unscaled rotary positions only; want null)", h.ModelType, s)
+	}
 	switch h.ModelType {
 	case "llama", "mistral":
 		c := Config{Arch: Llama, VocabSize: h.VocabSize, Dim: h.HiddenSize, HiddenDim: h.IntermediateSize,
