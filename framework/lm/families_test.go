@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -405,8 +406,34 @@ func addMaskBuffers(m map[string]*Tensor, prefix string) {
 	m[prefix+"masked_bias"] = &Tensor{Shape: []int{}, Data: []float32{-1e9}}
 }
 
+// neoxTiedCase: GPT-NeoX with tie_word_embeddings true; the file has no
+// embed_out.weight (HF drops the tied key) and the output is embed_in.
+func neoxTiedCase() familyCase {
+	tc := neoxCase(true)
+	tc.name = "gpt_neox tied"
+	tc.config["tie_word_embeddings"] = true
+	hf, ref := tc.hf, tc.ref
+	tc.hf = func(r *rand.Rand) map[string]*Tensor {
+		m := hf(r)
+		delete(m, "embed_out.weight")
+		return m
+	}
+	tc.ref = func(m map[string]*Tensor, seq []int) []float64 {
+		withOut := maps.Clone(m)
+		withOut["embed_out.weight"] = m["gpt_neox.embed_in.weight"]
+		return ref(withOut, seq)
+	}
+	tc.want = func(c Config) error {
+		if c.Arch != GPTNeoX || !c.TiedEmbeddings {
+			return fmt.Errorf("parsed %s", c)
+		}
+		return nil
+	}
+	return tc
+}
+
 func familyCases() []familyCase {
-	return []familyCase{neoCase(), neoxCase(true), neoxCase(false), optCase()}
+	return []familyCase{neoCase(), neoxCase(true), neoxCase(false), neoxTiedCase(), optCase()}
 }
 
 // writeHFDir writes config.json and model.safetensors (F32) for a case.
@@ -799,5 +826,24 @@ func TestNonFloatSafetensors(t *testing.T) {
 	writeHFDir(t, mdir, tc.config, hf)
 	if _, _, err := LoadHF(mdir); err == nil || !strings.Contains(err.Error(), "final_layer_norm.bias") || !strings.Contains(err.Error(), "I64") {
 		t.Errorf("a needed weight stored as I64: err = %v", err)
+	}
+}
+
+// TestNeoXTiedCopy: a tied GPT-NeoX file that also carries embed_out.weight
+// loads when it equals embed_in and is refused when it differs.
+func TestNeoXTiedCopy(t *testing.T) {
+	tc := neoxTiedCase()
+	hf := tc.hf(rand.New(rand.NewPCG(3, 4)))
+	emb := hf["gpt_neox.embed_in.weight"]
+	hf["embed_out.weight"] = &Tensor{Shape: slices.Clone(emb.Shape), Data: slices.Clone(emb.Data)}
+	dir := filepath.Join(t.TempDir(), "copy")
+	writeHFDir(t, dir, tc.config, hf)
+	if _, _, err := LoadHF(dir); err != nil {
+		t.Fatalf("tied file with an equal embed_out: %v", err)
+	}
+	hf["embed_out.weight"].Data[7] += 1
+	writeHFDir(t, dir, tc.config, hf)
+	if _, _, err := LoadHF(dir); err == nil || !strings.Contains(err.Error(), "embed_out.weight") {
+		t.Fatalf("tied file with a different embed_out: err = %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package lm
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -26,7 +27,10 @@ func hfFamilyNames(c Config) map[string]string {
 		out["wte"], out["wpe"] = pre+"wte.weight", pre+"wpe.weight"
 		out["ln_f.weight"], out["ln_f.bias"] = pre+"ln_f.weight", pre+"ln_f.bias"
 	case GPTNeoX:
-		out["wte"], out["output"] = pre+"embed_in.weight", "embed_out.weight"
+		out["wte"] = pre + "embed_in.weight"
+		if !c.TiedEmbeddings { // tied: HF saves embed_in only (embed_out is in _tied_weights_keys)
+			out["output"] = neoxOutputName
+		}
 		out["ln_f.weight"], out["ln_f.bias"] = pre+"final_layer_norm.weight", pre+"final_layer_norm.bias"
 	case OPT:
 		out["wte"], out["wpe"] = pre+"embed_tokens.weight", pre+"embed_positions.weight"
@@ -100,6 +104,9 @@ func hfFamilyGet(c Config, hf map[string]*Tensor, name string) (*Tensor, error) 
 	return nil, fmt.Errorf("missing tensor %s", name)
 }
 
+// neoxOutputName is GPT-NeoX's untied output projection.
+const neoxOutputName = "embed_out.weight"
+
 // neoxQKVName is the fused projection of layer i.
 func neoxQKVName(i int) string {
 	return fmt.Sprintf("%slayers.%d.attention.query_key_value", hfPrefix[GPTNeoX], i)
@@ -136,6 +143,16 @@ func fromHFFamily(c Config, hf map[string]*Tensor) (Weights, error) {
 	w, err := fromHFFamilyTensors(c, get)
 	if err != nil {
 		return nil, err
+	}
+	// A tied GPT-NeoX file may still carry embed_out.weight: accept it as the
+	// tied copy only if it is one.
+	if c.Arch == GPTNeoX && c.TiedEmbeddings {
+		if t, ok := hf[neoxOutputName]; ok {
+			if t.Unreadable() != "" || !slices.Equal(t.Shape, w["wte"].Shape) || !slices.Equal(t.Data, w["wte"].Data) {
+				return nil, fmt.Errorf("tie_word_embeddings is true but %s differs from %sembed_in.weight", neoxOutputName, hfPrefix[GPTNeoX])
+			}
+			used[t] = true
+		}
 	}
 	// Tensors left over mean the file is not the model the config describes
 	// (more layers, a variant with extra projections, ...).
