@@ -847,3 +847,36 @@ func TestNeoXTiedCopy(t *testing.T) {
 		t.Fatalf("tied file with a different embed_out: err = %v", err)
 	}
 }
+
+// TestNeoXRotaryPctRoundTrip: for every head dim up to 256 and every even
+// rotary_dim up to it, the rotary_pct SaveHF writes (through JSON) reads
+// back as the same rotary_dim with HF's int(head_dim * rotary_pct); plain
+// rot/hd would not (hd 44, rot 30 reads back 29).
+func TestNeoXRotaryPctRoundTrip(t *testing.T) {
+	c := PythiaTiny
+	c.Heads, c.KVHeads = 2, 2
+	for hd := 2; hd <= 256; hd++ {
+		for rot := 2; rot <= hd; rot += 2 {
+			c.Dim, c.RotaryDim = 2*hd, rot
+			h, err := fromConfig(c)
+			if err != nil {
+				t.Fatalf("hd %d rot %d: %v", hd, rot, err)
+			}
+			b, err := json.Marshal(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back hfConfig
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatal(err)
+			}
+			got, err := back.toConfig()
+			if err != nil {
+				t.Fatalf("hd %d rot %d: %v", hd, rot, err)
+			}
+			if got.RotaryDim != rot {
+				t.Fatalf("hd %d rot %d: rotary_pct %v reads back as rotary_dim %d", hd, rot, *back.RotaryPct, got.RotaryDim)
+			}
+		}
+	}
+}

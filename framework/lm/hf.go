@@ -3,6 +3,7 @@ package lm
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -206,7 +207,21 @@ func (h hfConfig) optConfig() (Config, error) {
 	return c, c.Validate()
 }
 
-func fromConfig(c Config) hfConfig {
+// neoxRotaryPct is a rotary_pct that HF (and gptNeoXConfig) turn back into
+// rot with int(hd * rotary_pct): rot/hd itself may round just below rot
+// (hd 44, rot 30 gives 29.999...), so it is nudged up by one ulp then.
+func neoxRotaryPct(rot, hd int) (float64, error) {
+	pct := float64(rot) / float64(hd)
+	if int(float64(hd)*pct) != rot {
+		pct = math.Nextafter(pct, 1)
+	}
+	if int(float64(hd)*pct) != rot {
+		return 0, fmt.Errorf("lm: no rotary_pct gives rotary_dim %d for head dim %d", rot, hd)
+	}
+	return pct, nil
+}
+
+func fromConfig(c Config) (hfConfig, error) {
 	tied := c.TiedEmbeddings
 	switch c.Arch {
 	case GPTNeo:
@@ -214,31 +229,34 @@ func fromConfig(c Config) hfConfig {
 		return hfConfig{ModelType: "gpt_neo", Architectures: []string{"GPTNeoForCausalLM"}, HiddenSize: c.Dim,
 			IntermediateSize: inner, NumLayers: c.Layers, NumHeads: c.Heads, MaxPositions: c.MaxSeqLen,
 			LNEpsilon: c.NormEps, ActivationFunction: c.Activation, WindowSize: c.WindowSize,
-			AttentionTypes: neoAttentionTypesJSON(c.AttentionTypes), TieWordEmbeddings: &tied, VocabSize: c.VocabSize}
+			AttentionTypes: neoAttentionTypesJSON(c.AttentionTypes), TieWordEmbeddings: &tied, VocabSize: c.VocabSize}, nil
 	case GPTNeoX:
-		pct := float64(c.RotaryDim) / float64(c.HeadDim())
+		pct, err := neoxRotaryPct(c.RotaryDim, c.HeadDim())
+		if err != nil {
+			return hfConfig{}, err
+		}
 		parallel := c.ParallelResidual
 		act := map[string]string{GeluErf: "gelu", GeluTanh: "gelu_new", ReLU: "relu"}[c.Activation]
 		return hfConfig{ModelType: "gpt_neox", Architectures: []string{"GPTNeoXForCausalLM"}, HiddenSize: c.Dim,
 			IntermediateSize: c.HiddenDim, NumHiddenLayers: c.Layers, NumAttentionHeads: c.Heads,
 			MaxPositions: c.MaxSeqLen, LayerNormEps: c.NormEps, HiddenAct: act, RotaryPct: &pct,
-			RotaryEmbBase: c.RopeTheta, UseParallelResidual: &parallel, TieWordEmbeddings: &tied, VocabSize: c.VocabSize}
+			RotaryEmbBase: c.RopeTheta, UseParallelResidual: &parallel, TieWordEmbeddings: &tied, VocabSize: c.VocabSize}, nil
 	case OPT:
 		before := true
 		return hfConfig{ModelType: "opt", Architectures: []string{"OPTForCausalLM"}, HiddenSize: c.Dim,
 			FFNDim: c.HiddenDim, NumHiddenLayers: c.Layers, NumAttentionHeads: c.Heads, MaxPositions: c.MaxSeqLen,
 			ActivationFunction: c.Activation, DoLayerNormBefore: &before, WordEmbedProjDim: c.Dim,
-			TieWordEmbeddings: &tied, VocabSize: c.VocabSize}
+			TieWordEmbeddings: &tied, VocabSize: c.VocabSize}, nil
 	}
 	if c.Arch == GPT2 {
 		inner := c.HiddenDim
 		return hfConfig{ModelType: "gpt2", Architectures: []string{"GPT2LMHeadModel"}, NEmbd: c.Dim, NLayer: c.Layers,
-			NHead: c.Heads, NInner: &inner, NPos: c.MaxSeqLen, LNEpsilon: c.NormEps, VocabSize: c.VocabSize}
+			NHead: c.Heads, NInner: &inner, NPos: c.MaxSeqLen, LNEpsilon: c.NormEps, VocabSize: c.VocabSize}, nil
 	}
 	return hfConfig{ModelType: "llama", Architectures: []string{"LlamaForCausalLM"}, HiddenSize: c.Dim,
 		IntermediateSize: c.HiddenDim, NumHiddenLayers: c.Layers, NumAttentionHeads: c.Heads,
 		NumKeyValueHeads: c.KVHeads, MaxPositions: c.MaxSeqLen, RMSNormEps: c.NormEps, RopeTheta: c.RopeTheta,
-		TieWordEmbeddings: &tied, VocabSize: c.VocabSize}
+		TieWordEmbeddings: &tied, VocabSize: c.VocabSize}, nil
 }
 
 // LoadHF reads a Hugging Face model directory (config.json and
@@ -318,7 +336,11 @@ func SaveHF(dir string, cfg Config, w Weights) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("lm: %w", err)
 	}
-	hc, _ := json.MarshalIndent(fromConfig(cfg), "", "  ")
+	hcfg, err := fromConfig(cfg)
+	if err != nil {
+		return err
+	}
+	hc, _ := json.MarshalIndent(hcfg, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), append(hc, '\n'), 0o644); err != nil {
 		return fmt.Errorf("lm: %w", err)
 	}
