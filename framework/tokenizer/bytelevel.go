@@ -222,6 +222,22 @@ type AddedToken struct {
 // NewByteLevelBPE builds a tokenizer from a vocabulary (byte-alphabet token
 // -> id), merges in rank order, added tokens and the BOS/EOS token texts.
 func NewByteLevelBPE(name string, vocab map[string]int, merges [][2]string, added []AddedToken, bos, eos string) (*ByteLevelBPE, error) {
+	t, err := newByteLevelBPE(name, vocab, merges, added)
+	if err != nil {
+		return nil, err
+	}
+	if t.bos, err = t.specialID("BOS", bos); err != nil {
+		return nil, err
+	}
+	if t.eos, err = t.specialID("EOS", eos); err != nil {
+		return nil, err
+	}
+	t.special[t.bos], t.special[t.eos] = true, true
+	return t, nil
+}
+
+// newByteLevelBPE builds a tokenizer without BOS and EOS (the caller sets them).
+func newByteLevelBPE(name string, vocab map[string]int, merges [][2]string, added []AddedToken) (*ByteLevelBPE, error) {
 	t := &ByteLevelBPE{name: name, vocab: map[string]int{}, added: map[int]bool{}, special: map[int]bool{},
 		ranks: map[[2]string]int{}, cache: map[string][]int{}, splitterID: map[string]int{}}
 	size := 0
@@ -276,14 +292,6 @@ func NewByteLevelBPE(name string, vocab map[string]int, merges [][2]string, adde
 		t.splitterID[a.Content] = a.ID
 	}
 	slices.SortStableFunc(t.splitters, func(a, b string) int { return len(b) - len(a) })
-	var err error
-	if t.bos, err = t.specialID("BOS", bos); err != nil {
-		return nil, err
-	}
-	if t.eos, err = t.specialID("EOS", eos); err != nil {
-		return nil, err
-	}
-	t.special[t.bos], t.special[t.eos] = true, true
 	return t, nil
 }
 

@@ -301,6 +301,41 @@ func TestVocabMergesOPTStyle(t *testing.T) {
 	}
 }
 
+// TestVocabMergesConfigIDsOnly: an OPT-style vocab.json + merges.txt without
+// <|endoftext|> and with only config.json's bos_token_id/eos_token_id (2)
+// loads with BOS = EOS = 2 (the default <|endoftext|> text is not looked up
+// when config.json gives an id); an id outside the vocabulary is refused.
+func TestVocabMergesConfigIDsOnly(t *testing.T) {
+	dir := t.TempDir()
+	vocab := map[string]int{"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+	for b := range 256 {
+		vocab[string(byteToRune[b])] = 4 + b
+	}
+	vb, _ := json.Marshal(vocab)
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("vocab.json", string(vb))
+	write("merges.txt", "#version: 0.2\n")
+	write("config.json", `{"model_type": "opt", "bos_token_id": 2, "eos_token_id": 2, "pad_token_id": 1}`)
+	tok, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.BOS() != 2 || tok.EOS() != 2 {
+		t.Errorf("BOS %d EOS %d, want 2 (</s>, from config.json)", tok.BOS(), tok.EOS())
+	}
+	if got := tok.Decode([]int{2, 4 + 'a', 2}); got != "a" {
+		t.Errorf("Decode skips BOS/EOS: got %q", got)
+	}
+	write("config.json", `{"bos_token_id": 2, "eos_token_id": 400}`)
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "eos_token_id 400") {
+		t.Errorf("eos_token_id outside the vocabulary: err = %v", err)
+	}
+}
+
 // TestHFTokenizerConcurrentEncode: Encode is safe for concurrent use (its
 // piece cache is shared). Under -race this fails without the cache's lock
 // (checked); without -race it checks the results only.

@@ -229,7 +229,7 @@ type specialToken struct {
 // the tokenizer's configs) become special (Decode skips them) when in the
 // vocabulary.
 func newWithSpecials(name string, vocab map[string]int, merges [][2]string, added []AddedToken, bos, eos specialToken, others []string) (*ByteLevelBPE, error) {
-	t, err := NewByteLevelBPE(name, vocab, merges, added, bos.text, eos.text)
+	t, err := newByteLevelBPE(name, vocab, merges, added)
 	if err != nil {
 		return nil, err
 	}
@@ -239,18 +239,21 @@ func newWithSpecials(name string, vocab map[string]int, merges [][2]string, adde
 		}
 	}
 	for _, s := range []struct {
-		what string
-		tok  specialToken
-		dst  *int
-	}{{"bos_token_id", bos, &t.bos}, {"eos_token_id", eos, &t.eos}} {
-		if s.tok.id == nil {
-			continue
+		what, key string
+		tok       specialToken
+		dst       *int
+	}{{"BOS", "bos_token_id", bos, &t.bos}, {"EOS", "eos_token_id", eos, &t.eos}} {
+		if s.tok.id == nil { // by text (default <|endoftext|>)
+			if *s.dst, err = t.specialID(s.what, s.tok.text); err != nil {
+				return nil, err
+			}
+		} else { // by config.json's id: the text need not be in the vocabulary
+			if *s.tok.id < 0 || *s.tok.id >= len(t.pieces) {
+				return nil, fmt.Errorf("config.json %s %d is outside the vocabulary [0,%d)", s.key, *s.tok.id, len(t.pieces))
+			}
+			*s.dst = *s.tok.id
 		}
-		if *s.tok.id < 0 || *s.tok.id >= len(t.pieces) {
-			return nil, fmt.Errorf("config.json %s %d is outside the vocabulary [0,%d)", s.what, *s.tok.id, len(t.pieces))
-		}
-		*s.dst = *s.tok.id
-		t.special[*s.tok.id] = true
+		t.special[*s.dst] = true
 	}
 	return t, nil
 }
