@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 )
 
 // ByteLevelBPE is a byte-level BPE tokenizer as GPT-2, GPT-Neo, GPT-NeoX
@@ -60,10 +61,23 @@ var byteToRune, runeToByte = func() ([256]rune, map[rune]byte) {
 //
 //	's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 //
-// does (written out as a scanner: Go's regexp has no lookahead).
+// does (written out as a scanner: Go's regexp has no lookahead). It scans
+// the text's own bytes: a byte that is not valid UTF-8 stays that byte (in
+// the class [^\s\p{L}\p{N}], as U+FFFD would be) instead of becoming
+// U+FFFD, so that byte-level BPE, which covers all 256 bytes, decodes back
+// to the exact input.
 func preTokenize(text string) []string {
 	var out []string
-	rs := []rune(text)
+	// rs[k] is the k-th rune (utf8.RuneError for an invalid byte) and at[k]
+	// its byte offset; at[len(rs)] = len(text).
+	var rs []rune
+	var at []int
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		rs, at = append(rs, r), append(at, i)
+		i += size
+	}
+	at = append(at, len(text))
 	isL, isN, isS := unicode.IsLetter, unicode.IsNumber, unicode.IsSpace
 	other := func(r rune) bool { return !isS(r) && !isL(r) && !isN(r) }
 	run := func(i int, f func(rune) bool) int { // end of the run of f from i
@@ -76,7 +90,7 @@ func preTokenize(text string) []string {
 		end := -1
 		if rs[i] == '\'' {
 			for _, c := range []string{"s", "t", "re", "ve", "m", "ll", "d"} {
-				if strings.HasPrefix(string(rs[i+1:min(len(rs), i+3)]), c) {
+				if strings.HasPrefix(text[at[i+1]:at[min(len(rs), i+3)]], c) {
 					end = i + 1 + len(c)
 					break
 				}
@@ -101,7 +115,7 @@ func preTokenize(text string) []string {
 			}
 			end = e
 		}
-		out = append(out, string(rs[i:end]))
+		out = append(out, text[at[i]:at[end]])
 		i = end
 	}
 	return out

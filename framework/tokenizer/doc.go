@@ -27,5 +27,7 @@
 //
 // Encode never adds BOS or EOS; callers that score text prepend BOS()
 // themselves (see lm.Model.Score). For every tokenizer here
-// Decode(Encode(s)) == s for valid UTF-8 s.
+// Decode(Encode(s)) == s for valid UTF-8 s; the Hugging Face byte-level BPE
+// also round-trips invalid UTF-8 byte for byte (invalid bytes stay bytes
+// rather than becoming U+FFFD).
 package tokenizer

@@ -238,29 +238,62 @@ var fuzzHF = sync.OnceValues(func() (*ByteLevelBPE, error) {
 		[]AddedToken{{ID: GPT2EndOfText, Content: "<|endoftext|>", Special: true}}, "", "")
 })
 
+// invalidUTF8Texts are byte strings that are not valid UTF-8: a lone
+// continuation byte, a truncated sequence, an overlong encoding, an encoded
+// surrogate, Latin-1 bytes, and these mixed with contractions, spaces and
+// digits.
+var invalidUTF8Texts = []string{"\xff", "\x80", "caf\xe9 ok", "a\xc3", "\xc0\xaf", "\xed\xa0\x80x",
+	"it'\xffs 12\xfe3  \xff\xfe end", "'\xe2\x82", " \xf0\x9f\x98 hi", "\xc3\xa9\xc3"}
+
 // FuzzHFByteLevelBPE: for any valid UTF-8 text, the byte-level BPE rebuilt
-// from GPT-2's files gives tiktoken's ids and decodes back to the text.
+// from GPT-2's files gives tiktoken's ids; for any bytes at all, valid
+// UTF-8 or not, it decodes back to exactly the input.
 func FuzzHFByteLevelBPE(f *testing.F) {
 	for _, s := range gpt2AgreeTexts {
 		f.Add(s)
 	}
+	for _, s := range invalidUTF8Texts {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, text string) {
-		if !utf8.ValidString(text) {
-			t.Skip()
-		}
 		tok, err := fuzzHF()
 		if err != nil {
 			t.Fatal(err)
 		}
-		gpt2, _ := GPT2()
 		ids := tok.Encode(text)
-		if want := gpt2.Encode(text); !slices.Equal(ids, want) {
-			t.Fatalf("Encode(%q) = %v, tiktoken %v", text, ids, want)
-		}
 		if back := tok.Decode(ids); back != text {
 			t.Fatalf("Decode(Encode(%q)) = %q", text, back)
 		}
+		if !utf8.ValidString(text) {
+			return // tiktoken (like HF, which takes str) sees U+FFFD instead
+		}
+		gpt2, _ := GPT2()
+		if want := gpt2.Encode(text); !slices.Equal(ids, want) {
+			t.Fatalf("Encode(%q) = %v, tiktoken %v", text, ids, want)
+		}
 	})
+}
+
+// TestByteLevelInvalidUTF8: invalid bytes stay themselves through Encode
+// and Decode (they used to become U+FFFD), each piece of the
+// pre-tokenization is a substring of the input, and valid text next to them
+// is split as without them.
+func TestByteLevelInvalidUTF8(t *testing.T) {
+	tok, err := fuzzHF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range invalidUTF8Texts {
+		if back := tok.Decode(tok.Encode(text)); back != text {
+			t.Errorf("Decode(Encode(%q)) = %q", text, back)
+		}
+		if got := strings.Join(preTokenize(text), ""); got != text {
+			t.Errorf("preTokenize(%q) pieces join to %q", text, got)
+		}
+	}
+	if got, want := preTokenize("it'\xffs 12\xfe3  \xff\xfe end"), []string{"it", "'\xff", "s", " 12", "\xfe", "3", " ", " \xff\xfe", " end"}; !slices.Equal(got, want) {
+		t.Errorf("preTokenize = %q, want %q", got, want)
+	}
 }
 
 // TestVocabMergesOPTStyle: an OPT-style vocab.json (<s>, <pad>, </s>, <unk>
