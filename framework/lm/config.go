@@ -173,6 +173,10 @@ func (c Config) Validate() error {
 	if c.NormEps <= 0 {
 		return fmt.Errorf("lm config: norm_eps = %g, want > 0", c.NormEps)
 	}
+	if c.Arch == OPT && c.NormEps != 1e-5 {
+		// HF's OPT hard-codes nn.LayerNorm's default eps; config.json has no key for it.
+		return fmt.Errorf("lm config: opt always uses layer-norm eps 1e-5 (HF has no setting for it), got norm_eps = %g", c.NormEps)
+	}
 	if c.Arch == Llama && c.RopeTheta <= 0 {
 		return fmt.Errorf("lm config: rope_theta = %g, want > 0", c.RopeTheta)
 	}

@@ -880,3 +880,16 @@ func TestNeoXRotaryPctRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestOPTNormEps: OPT's LayerNorm eps is fixed at 1e-5 (HF's OPT has no
+// config key; SaveHF could not record another), so Validate refuses others.
+func TestOPTNormEps(t *testing.T) {
+	c := OPTTiny
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c.NormEps = 1e-3
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "norm_eps") || !strings.Contains(err.Error(), "opt") {
+		t.Fatalf("opt with norm_eps 1e-3: err = %v", err)
+	}
+}
