@@ -156,7 +156,8 @@ func mapVec(x []float64, f func(float64) float64) []float64 {
 
 // neoCase: GPTNeoForCausalLM with layers global, local, local (window 3).
 func neoCase() familyCase {
-	const window, eps = 3, 1e-5
+	// eps differs from the default 1e-5, so a loader ignoring the key fails.
+	const window, eps = 3, 1e-3
 	types := []string{"global", "local", "local"}
 	return familyCase{
 		name: "gpt_neo",
@@ -224,7 +225,9 @@ func neoCase() familyCase {
 
 // neoxCase: GPTNeoXForCausalLM, rotary_pct 0.5 (4 of 8 dims rotated).
 func neoxCase(parallel bool) familyCase {
-	const eps, base, rot = 1e-5, 10000.0, 4
+	// eps and base differ from the defaults (1e-5, 10000), so a loader
+	// ignoring layer_norm_eps or rotary_emb_base fails the reference.
+	const eps, base, rot = 1e-3, 500.0, 4
 	name := "gpt_neox sequential"
 	if parallel {
 		name = "gpt_neox parallel"
