@@ -11,8 +11,9 @@
 //     attention logits and local (windowed) layers (AttentionTypes,
 //     WindowSize); GPT-NeoX has rotary positions in the rotate-half layout
 //     on the first RotaryDim of each head (a constant matrix, no Slice), an
-//     optional parallel residual, exact GELU and an untied output; OPT
-//     counts learned positions over valid tokens from row 2 and uses ReLU.
+//     optional parallel residual, exact GELU and an untied (or tied)
+//     output; rope_scaling is refused. OPT counts learned positions over
+//     valid tokens from row 2, uses ReLU and LayerNorm eps 1e-5 (fixed).
 //     Their HF tensors map one to one onto GPT-2's names (hf_families.go),
 //     except GPT-NeoX's fused per-head query_key_value, split on load and
 //     fused on save (both are exact, and per-example gradient norms are the

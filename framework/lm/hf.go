@@ -333,12 +333,12 @@ func SaveHF(dir string, cfg Config, w Weights) error {
 	if err := cfg.CheckWeights(w); err != nil {
 		return fmt.Errorf("lm: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("lm: %w", err)
-	}
 	hcfg, err := fromConfig(cfg)
 	if err != nil {
 		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("lm: %w", err)
 	}
 	hc, _ := json.MarshalIndent(hcfg, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), append(hc, '\n'), 0o644); err != nil {
