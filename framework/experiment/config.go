@@ -55,6 +55,10 @@ type SplitConfig struct {
 	HeldInFraction     float64 `json:"held_in_fraction"`
 	AttackerFraction   float64 `json:"attacker_fraction"`
 	ValidationFraction float64 `json:"validation_fraction"`
+	// AttackerOverlap is what becomes of an attacker sample with an exact
+	// (normalised) or near copy in the training data: "drop" (default) or
+	// "keep" (counted only). See data.CheckAttackerOverlap.
+	AttackerOverlap string `json:"attacker_overlap"`
 }
 
 // ModelConfig names the base model and how the reference is made.
@@ -95,7 +99,7 @@ func Default() Config {
 	return Config{
 		Name: "experiment", Seed: 1,
 		Dataset:   DatasetConfig{Name: "email"},
-		Split:     SplitConfig{MinDocs: 5, HeldInFraction: 0.5, AttackerFraction: 0.1, ValidationFraction: 0.05},
+		Split:     SplitConfig{MinDocs: 5, HeldInFraction: 0.5, AttackerFraction: 0.1, ValidationFraction: 0.05, AttackerOverlap: "drop"},
 		Model:     ModelConfig{Reference: "models/stories260K.bin", Tokenizer: "models/tok512.bin", Pretrain: "none", PretrainSteps: 150},
 		FineTuner: "finetune", Train: t,
 		Attacks:   []string{"user-inference", "loss", "zlib", "min-k"},
