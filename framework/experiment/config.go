@@ -45,6 +45,9 @@ type DatasetConfig struct {
 	Source string `json:"source"`
 	// MaxChars truncates every document (0: no limit), for quick runs.
 	MaxChars int `json:"max_chars"`
+	// KeepQuotes keeps quoted replies and forwarded mails in mail datasets
+	// (enron, email), which by default are stripped at preparation.
+	KeepQuotes bool `json:"keep_quotes"`
 }
 
 // SplitConfig is the user-level split.

@@ -281,8 +281,9 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 		return nil, err
 	}
 	// 1. Data.
-	dataDir, err := stage(stages, "data", []any{cfg.Dataset, p.source}, log, func(dir string) error {
-		_, err := datasets.Prepare(cfg.Dataset.Name, cfg.Dataset.Source, filepath.Join(dir, "data.parquet"), nil)
+	d, _ := datasets.Lookup(cfg.Dataset.Name) // Validate looked it up
+	dataDir, err := stage(stages, "data", []any{cfg.Dataset, p.source, d.Version}, log, func(dir string) error {
+		_, err := datasets.PrepareWith(cfg.Dataset.Name, cfg.Dataset.Source, filepath.Join(dir, "data.parquet"), datasets.ConvertOptions{KeepQuotes: cfg.Dataset.KeepQuotes}, nil)
 		return err
 	})
 	if err != nil {
