@@ -123,7 +123,11 @@ func Keys() []string {
 // Load reads a config file over the defaults: JSON, or key = value lines
 // (# comments).
 func Load(path string) (Config, error) {
-	c := Default()
+	return LoadOver(Default(), path)
+}
+
+// LoadOver reads a config file over c (a preset, say).
+func LoadOver(c Config, path string) (Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return c, fmt.Errorf("experiment: %w", err)

@@ -281,24 +281,12 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 		return nil, err
 	}
 	// 1. Data.
-	d, _ := datasets.Lookup(cfg.Dataset.Name) // Validate looked it up
-	dataDir, err := stage(stages, "data", []any{cfg.Dataset, p.source, d.Version}, log, func(dir string) error {
-		_, err := datasets.PrepareWith(cfg.Dataset.Name, cfg.Dataset.Source, filepath.Join(dir, "data.parquet"), datasets.ConvertOptions{KeepQuotes: cfg.Dataset.KeepQuotes}, nil)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	dataPath := filepath.Join(dataDir, "data.parquet")
-	dataHash, err := fileHash(dataPath)
+	dataPath, dataHash, err := dataStage(p, stages, log)
 	if err != nil {
 		return nil, err
 	}
 	// 2. Split (+ canaries).
-	splitKey := []any{splitVersion, dataHash, cfg.Seed, cfg.Split, cfg.Canary, cfg.Dataset.MaxChars, p.tok.Name(), cfg.Model.Pretrain, cfg.Model.PretrainSteps, cfg.Train.BatchSize}
-	if cfg.Canary.Users > 0 {
-		splitKey = append(splitKey, cfg.Attack.MaxTokens) // canaries are placed within it
-	}
+	splitKey := splitStageKey(p, dataHash)
 	splitDir, err := stage(stages, "split", splitKey, log, func(dir string) error { return makeSplit(p, dataPath, dir) })
 	if err != nil {
 		return nil, err

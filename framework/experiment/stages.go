@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/privlm/privlm/datasets"
 	"github.com/privlm/privlm/framework/backend"
 	"github.com/privlm/privlm/framework/data"
 	"github.com/privlm/privlm/framework/lm"
@@ -60,6 +61,60 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// dataStage prepares the dataset (the "data" stage) and returns the
+// Parquet file and its hash.
+func dataStage(p *plan, stages string, log io.Writer) (path, hash string, err error) {
+	cfg := p.cfg
+	d, err := datasets.Lookup(cfg.Dataset.Name)
+	if err != nil {
+		return "", "", err
+	}
+	dir, err := stage(stages, "data", []any{cfg.Dataset, p.source, d.Version}, log, func(dir string) error {
+		_, err := datasets.PrepareWith(cfg.Dataset.Name, cfg.Dataset.Source, filepath.Join(dir, "data.parquet"), datasets.ConvertOptions{KeepQuotes: cfg.Dataset.KeepQuotes}, nil)
+		return err
+	})
+	if err != nil {
+		return "", "", err
+	}
+	path = filepath.Join(dir, "data.parquet")
+	hash, err = fileHash(path)
+	return path, hash, err
+}
+
+// splitStageKey is what the split stage depends on.
+func splitStageKey(p *plan, dataHash string) []any {
+	cfg := p.cfg
+	key := []any{splitVersion, dataHash, cfg.Seed, cfg.Split, cfg.Canary, cfg.Dataset.MaxChars, p.tok.Name(), cfg.Model.Pretrain, cfg.Model.PretrainSteps, cfg.Train.BatchSize}
+	if cfg.Canary.Users > 0 {
+		key = append(key, cfg.Attack.MaxTokens) // canaries are placed within it
+	}
+	return key
+}
+
+// RunSplit runs only the data and split stages of cfg into out/stages (as
+// Run would, so a later Run reuses them) and returns the split's
+// users.json: attack users, canaries and the attacker/training overlap.
+func RunSplit(cfg Config, out string, log io.Writer) (SplitInfo, error) {
+	if log == nil {
+		log = io.Discard
+	}
+	p, err := Validate(cfg)
+	if err != nil {
+		return SplitInfo{}, err
+	}
+	p.log = log
+	stages := filepath.Join(out, "stages")
+	dataPath, dataHash, err := dataStage(p, stages, log)
+	if err != nil {
+		return SplitInfo{}, err
+	}
+	dir, err := stage(stages, "split", splitStageKey(p, dataHash), log, func(dir string) error { return makeSplit(p, dataPath, dir) })
+	if err != nil {
+		return SplitInfo{}, err
+	}
+	return readUsers(filepath.Join(dir, "users.json"))
 }
 
 // makeSplit reads the dataset, truncates, splits users, checks the
@@ -251,7 +306,7 @@ func OverlapSummary(r data.OverlapReport) string {
 	t := r.Total
 	s := fmt.Sprintf("attacker overlap (split.attacker_overlap=%s): %d of %d attacker samples have a copy in the training data (%d exact, %d near: Jaccard >= %.1f of %d-word shingles)",
 		r.Policy, t.TrainExact+t.TrainNear, t.Samples, t.TrainExact, t.TrainNear, r.NearJaccard, r.ShingleWords)
-	s += fmt.Sprintf(" [held in %d, held out %d]", r.HeldIn.TrainExact+r.HeldIn.TrainNear, r.HeldOut.TrainExact+r.HeldOut.TrainNear)
+	s += fmt.Sprintf(" (held-in users' samples %d, held-out %d)", r.HeldIn.TrainExact+r.HeldIn.TrainNear, r.HeldOut.TrainExact+r.HeldOut.TrainNear)
 	if r.Policy == data.OverlapDrop {
 		s += fmt.Sprintf("; dropped %d samples, %d users left the attack", t.Dropped, t.UsersDropped)
 	}
