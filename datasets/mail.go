@@ -170,3 +170,111 @@ func parseAddress(s string) (string, error) {
 	}
 	return a.Address, nil
 }
+
+// Quoted and forwarded text in a mail body (see StripQuoted).
+var (
+	// Markers after which the rest of the body is someone else's mail:
+	// Outlook's "-----Original Message-----", Lotus Notes' "-----
+	// Forwarded by ... -----", Gmail/Thunderbird/Apple forward headers.
+	quoteCutMarker = regexp.MustCompile(`(?i)^\s*(-{2,}\s*original (message|appointment)\s*-{2,}|-{2,}\s*forwarded by\b|-{2,}\s*forwarded message\s*-{2,}|-{2,}\s*(begin )?forwarded message|begin forwarded message:|-{2,}\s*original message\s*$|-{2,}\s*inline attachment follows|.{0,5}inal (message|appointment)\s*-{2,}\s*$|>>>.*>>>\s*$)`)
+	// A quoted mail's header inside the body (the body's own headers are
+	// gone by then): "From: Agustin Perez on 12/22/2000 12:10 PM",
+	// "From: Trevelise, Jon" followed by "Sent:" (a "From:" line is a
+	// header when it carries a date or a header line follows within three
+	// lines; "FROM: Enron Property & Services Corp" over a memo is not).
+	quotedFrom   = regexp.MustCompile(`(?i)^\s*from:\s*\S`)
+	headerFollow = regexp.MustCompile(`(?i)^\s*(to|sent|date|subject|cc):`)
+	// Lotus Notes' reply header: a line ending in a date and time
+	// ("Stephanie Panus 01/11/2001 08:59 AM"), then a "To:" line (or "To:"
+	// on the same line).
+	notesDate = regexp.MustCompile(`(?i)\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(:\d{2})?\s*(am|pm)?\s*(to:.*)?$`)
+	toLine    = regexp.MustCompile(`(?i)^\s*to:`)
+	// An attribution line of a quote: "On Mon, 2 Sep 2002, Joe wrote:",
+	// "Joe Bloggs <joe@x.org> writes:".
+	attribution = regexp.MustCompile(`(?i)(wrote|writes|said)\s*:\s*$`)
+	onLine      = regexp.MustCompile(`(?i)^\s*(on|in a message dated)\s`)
+)
+
+// StripQuoted removes the text of other mails from a mail body: everything
+// from the first marker of an included mail on ("-----Original
+// Message-----", "----- Forwarded by ...", "---------- Forwarded message
+// ----------", "Begin forwarded message:", a quoted "From:" header, a
+// Lotus Notes "Name  MM/DD/YYYY HH:MM AM" line followed by "To:"), and,
+// before it, the lines quoted with ">" and their attribution lines ("On
+// ..., X wrote:"), so that inline replies between quotes are kept. A mail
+// that only forwards another becomes empty.
+func StripQuoted(body string) string {
+	lines := strings.Split(strings.ReplaceAll(body, "\r\n", "\n"), "\n")
+	nextNonBlank := func(i int) string {
+		for j := i + 1; j < len(lines); j++ {
+			if strings.TrimSpace(lines[j]) != "" {
+				return lines[j]
+			}
+		}
+		return ""
+	}
+	isQuotedFrom := func(i int) bool {
+		if !quotedFrom.MatchString(lines[i]) {
+			return false
+		}
+		if notesDate.MatchString(lines[i]) {
+			return true
+		}
+		for j, seen := i+1, 0; j < len(lines) && seen < 3; j++ {
+			if strings.TrimSpace(lines[j]) == "" {
+				continue
+			}
+			if headerFollow.MatchString(lines[j]) {
+				return true
+			}
+			seen++
+		}
+		return false
+	}
+	cut := len(lines)
+	for i, l := range lines {
+		if quoteCutMarker.MatchString(l) || isQuotedFrom(i) {
+			cut = i
+			break
+		}
+		if m := notesDate.FindStringSubmatch(l); m != nil && (m[3] != "" || toLine.MatchString(nextNonBlank(i))) {
+			cut = i
+			// The sender's name on the line before ("Stephanie Panus").
+			if j := prevNonBlank(lines, i); j >= 0 && len(strings.Fields(lines[j])) <= 4 && !strings.ContainsAny(lines[j], ".,!?:;") {
+				cut = j
+			}
+			break
+		}
+	}
+	drop := make([]bool, cut)
+	for i, l := range lines[:cut] {
+		t := strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(t, ">"):
+			drop[i] = true
+		case attribution.MatchString(t) && len(strings.Fields(t)) <= 20:
+			// "On ..., X wrote:", wrapped or not.
+			drop[i] = true
+			if j := prevNonBlank(lines, i); j >= 0 && !onLine.MatchString(t) && onLine.MatchString(lines[j]) {
+				drop[j] = true
+			}
+		}
+	}
+	var kept []string
+	for i, l := range lines[:cut] {
+		if !drop[i] {
+			kept = append(kept, l)
+		}
+	}
+	return strings.TrimSpace(strings.Join(kept, "\n"))
+}
+
+// prevNonBlank is the index of the last non-blank line before i, or -1.
+func prevNonBlank(lines []string, i int) int {
+	for j := min(i, len(lines)) - 1; j >= 0; j-- {
+		if strings.TrimSpace(lines[j]) != "" {
+			return j
+		}
+	}
+	return -1
+}

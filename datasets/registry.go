@@ -24,6 +24,19 @@ type Dataset struct {
 	Formats string
 	// Convert reads source and emits records.
 	Convert func(source string, emit func(data.Record) error) error
+	// ConvertWith, if set, is used instead of Convert, with the options.
+	ConvertWith func(source string, opts ConvertOptions, emit func(data.Record) error) error
+	// Version names what the conversion does; it changes when the
+	// converter's output changes, so cached conversions are redone.
+	Version string
+}
+
+// ConvertOptions changes what a converter keeps. Converters without
+// ConvertWith ignore them.
+type ConvertOptions struct {
+	// KeepQuotes keeps quoted replies and forwarded mails in mail bodies
+	// (enron, email); by default StripQuoted removes them.
+	KeepQuotes bool `json:"keep_quotes,omitempty"`
 }
 
 var registry = map[string]Dataset{}
@@ -84,9 +97,14 @@ type PrepareResult struct {
 }
 
 // Prepare converts a dataset into a Parquet file at out (atomically: on any
-// error nothing is left at out). progress, if not nil, is called every
-// 50,000 rows.
+// error nothing is left at out) with the default options. progress, if not
+// nil, is called every 50,000 rows.
 func Prepare(name, source, out string, progress func(rows int)) (PrepareResult, error) {
+	return PrepareWith(name, source, out, ConvertOptions{}, progress)
+}
+
+// PrepareWith is Prepare with converter options.
+func PrepareWith(name, source, out string, opts ConvertOptions, progress func(rows int)) (PrepareResult, error) {
 	start := time.Now()
 	d, err := Lookup(name)
 	if err != nil {
@@ -117,7 +135,11 @@ func Prepare(name, source, out string, progress func(rows int)) (PrepareResult, 
 		}
 		return nil
 	}
-	if err := d.Convert(src, emit); err != nil {
+	convert := d.Convert
+	if d.ConvertWith != nil {
+		convert = func(src string, emit func(data.Record) error) error { return d.ConvertWith(src, opts, emit) }
+	}
+	if err := convert(src, emit); err != nil {
 		w.Abort()
 		return PrepareResult{}, fmt.Errorf("datasets: %s from %s: %w", name, src, err)
 	}

@@ -270,8 +270,9 @@ func TestCanaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := synthetic(10, 5)
-	users := []string{"u01", "u02", "u03", "u04"}
-	out, canaries, err := InsertCanaries(recs, users, tok, CanaryConfig{Users: 2, Tokens: 6, Seed: 3})
+	heldIn, heldOut := []string{"u01", "u02", "u03"}, []string{"u04", "u05", "u06"}
+	users := append(slices.Clone(heldIn), heldOut...)
+	out, canaries, err := InsertCanaries(recs, heldIn, heldOut, tok, CanaryConfig{Users: 2, Tokens: 6, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,8 +295,91 @@ func TestCanaries(t *testing.T) {
 			t.Errorf("non-canary document %s changed", r.DocID)
 		}
 	}
-	if _, _, err := InsertCanaries(recs, users, tok, CanaryConfig{Users: 2, Tokens: 500, Seed: 3}); err == nil {
-		t.Error("500-token canaries from short documents: no error")
+	// Longer than any document: the user's documents together are the source.
+	_, long, err := InsertCanaries(recs, heldIn, heldOut, tok, CanaryConfig{Users: 2, Tokens: 100, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range long {
+		if c.SourceDoc != ConcatenatedSource {
+			t.Errorf("100-token canary of %s from %s, want %s", c.UserID, c.SourceDoc, ConcatenatedSource)
+		}
+	}
+	if _, _, err := InsertCanaries(recs, heldIn, heldOut, tok, CanaryConfig{Users: 2, Tokens: 500, Seed: 3}); err == nil || !strings.Contains(err.Error(), "user u0") {
+		t.Errorf("500-token canaries from short users: %v, want an error naming the user", err)
+	}
+	if _, _, err := InsertCanaries(recs, heldIn, heldOut, tok, CanaryConfig{Users: 8, Tokens: 6, Seed: 3}); err == nil {
+		t.Error("8 canary users from 3+3 candidates: no error")
+	}
+}
+
+func TestCanaryBalance(t *testing.T) {
+	tok, err := tokenizer.Load(shareddata.Path(t, "models/tok512.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := synthetic(40, 3)
+	var heldIn, heldOut []string
+	for u := range 40 {
+		if u%4 == 0 { // a quarter held in: drawing from all users would give 1:3
+			heldIn = append(heldIn, fmt.Sprintf("u%02d", u))
+		} else {
+			heldOut = append(heldOut, fmt.Sprintf("u%02d", u))
+		}
+	}
+	for _, n := range []int{1, 2, 7, 10} {
+		for seed := range uint64(5) {
+			_, canaries, err := InsertCanaries(recs, heldIn, heldOut, tok, CanaryConfig{Users: n, Tokens: 4, Seed: seed})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := 0
+			for _, c := range canaries {
+				if c.Member != slices.Contains(heldIn, c.UserID) {
+					t.Fatalf("canary %s: member %v", c.UserID, c.Member)
+				}
+				if c.Member {
+					in++
+				}
+			}
+			if len(canaries) != n || in-(n-in) > 1 || (n-in)-in > 1 {
+				t.Fatalf("users %d seed %d: %d canaries, %d held in", n, seed, len(canaries), in)
+			}
+		}
+	}
+}
+
+func TestCanaryWithinScoredTokens(t *testing.T) {
+	tok, err := tokenizer.Load(shareddata.Path(t, "models/tok512.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("The quick brown fox jumps over the lazy dog near the river bank. ", 30)
+	var recs []Record
+	for u := range 4 {
+		for d := range 3 {
+			recs = append(recs, Record{UserID: fmt.Sprintf("u%d", u), DocID: fmt.Sprintf("u%d-%d", u, d), Text: fmt.Sprintf("Doc %d of %d. ", d, u) + long})
+		}
+	}
+	if n := len(tok.Encode(recs[0].Text)); n < 300 {
+		t.Fatalf("document of %d tokens, want a long one", n)
+	}
+	const within = 48
+	for seed := range uint64(4) {
+		out, canaries, err := InsertCanaries(recs, []string{"u0", "u1"}, []string{"u2", "u3"}, tok, CanaryConfig{Users: 4, Tokens: 8, Seed: seed, WithinTokens: within})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range canaries {
+			for _, r := range out {
+				if r.UserID == c.UserID && !scoredContains(r.Text, c.Substring, tok, within) {
+					t.Fatalf("seed %d: canary %q of %s is not in the first %d tokens of %s", seed, c.Substring, c.UserID, within, r.DocID)
+				}
+			}
+		}
+	}
+	if _, _, err := InsertCanaries(recs, []string{"u0"}, []string{"u2"}, tok, CanaryConfig{Users: 2, Tokens: 47, WithinTokens: within}); err == nil {
+		t.Error("a canary longer than the scored window: no error")
 	}
 }
 

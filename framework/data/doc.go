@@ -1,8 +1,11 @@
 // Package data is privlm's user-partitioned text data: the Parquet data
 // contract (user_id, doc_id, text, plus group, label and text_b where they
 // apply; zstd), its validating reader and atomic writer, user-level
-// experiment splits, chunking into token windows, the data mitigations
-// (per-user caps, within-user deduplication) and canary users.
+// experiment splits with their leakage control (CheckAttackerOverlap: exact
+// and MinHash near copies of attacker samples among the documents trained
+// on), chunking into token windows, the data mitigations (per-user caps,
+// within-user deduplication) and canary users (balanced between held-in
+// and held-out users, placed inside the scored tokens).
 //
 // Everything that draws at random takes a seed and gives the same result
 // for the same seed and input.

