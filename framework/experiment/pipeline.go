@@ -38,7 +38,8 @@ type plan struct {
 	plugins     map[string]string // name -> binary
 	versions    map[string]string // name -> version
 	tok         tokenizer.Tokenizer
-	log         io.Writer // plugins' log lines
+	log         io.Writer   // plugins' log lines
+	scoring     ScoringInfo // how the attacker's samples were scored
 }
 
 // Validate checks a config and everything it names before any work: keys,
@@ -376,6 +377,11 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 	if err != nil {
 		return nil, err
 	}
+	requests, p.scoring = cutSamples(p.tok, requests, cfg.Attack.MaxTokens)
+	if p.scoring.SamplesCut > 0 {
+		fmt.Fprintf(log, "privlm: attack.max_tokens = %d cut %d of %d attacker samples (%d tokens)\n",
+			cfg.Attack.MaxTokens, p.scoring.SamplesCut, p.scoring.Samples, p.scoring.TokensCut)
+	}
 	scores, err := attackCheckpoint(ctx, p, stages, "", ft.Best, []any{ftKey, splitKey}, requests, users, log)
 	if err != nil {
 		return nil, err
@@ -431,7 +437,7 @@ func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint s
 	}
 	var scores []ScoreRow
 	for _, spec := range p.attacks {
-		stageKey := append(append([]any{}, key...), spec, p.versions[spec.Name], cfg.Attack.Samples, cfg.Attack.MaxTokens)
+		stageKey := append(append([]any{}, key...), spec, p.versions[spec.Name], cfg.Attack.Samples, cfg.Attack.MaxTokens, scoringVersion)
 		dir, err := stage(stages, "attack-"+spec.Name+suffix, stageKey, log, func(dir string) error {
 			o, err := getOracle()
 			if err != nil {
@@ -439,6 +445,9 @@ func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint s
 			}
 			resp, err := runAttack(ctx, p, spec, o, requests)
 			if err != nil {
+				return err
+			}
+			if err := data.WriteJSON(filepath.Join(dir, "oracle.json"), map[string]int{"window": o.Window()}); err != nil {
 				return err
 			}
 			return data.WriteJSON(filepath.Join(dir, "scores.json"), resp)
@@ -450,6 +459,11 @@ func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint s
 		if err := readJSONFile(filepath.Join(dir, "scores.json"), &resp); err != nil {
 			return nil, err
 		}
+		var oi struct{ Window int }
+		if err := readJSONFile(filepath.Join(dir, "oracle.json"), &oi); err != nil {
+			return nil, err
+		}
+		p.scoring.Window = oi.Window
 		for _, s := range resp.Scores {
 			u := users.Users[s.UserID]
 			scores = append(scores, ScoreRow{ExperimentID: cfg.Name, Attack: attackLabel(spec), UserID: s.UserID, Member: u.Member,

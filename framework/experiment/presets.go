@@ -5,8 +5,8 @@ import "fmt"
 // Quickstart is the quickstart experiment: sized to finish in minutes on 2
 // cores (pure-Go backend). Short documents, at most 8 per user, a
 // domain-adapted reference (stories260K fine-tuned on the users with fewer
-// than 5 mails), 2 epochs on the held-in users, samples scored on their
-// first 64 tokens.
+// than 5 mails), 2 epochs on the held-in users, every attacker sample
+// scored whole over the training windows (attack.max_tokens = 0).
 func Quickstart() Config {
 	c := Default()
 	c.Name = "quickstart"
@@ -14,7 +14,6 @@ func Quickstart() Config {
 	c.Split.MaxDocs = 8
 	c.Model.Pretrain, c.Model.PretrainSteps = "pool", 150
 	c.Train.Epochs, c.Train.LearningRate = 2, 3e-3
-	c.Attack.MaxTokens = 64
 	return c
 }
 
@@ -29,7 +28,6 @@ func Quick(dataset string) Config {
 	c.Split.MaxUsers, c.Split.MaxDocs = 30, 6
 	c.Model.PretrainSteps = 30
 	c.Train.SeqLen, c.Train.BatchSize, c.Train.EvalEvery = 48, 8, 10
-	c.Attack.MaxTokens = 48
 	c.Bootstrap = 200
 	return c
 }

@@ -77,7 +77,9 @@ type Manifest struct {
 	Checkpoint    string            `json:"attacked_checkpoint"`
 	PrivacyReport map[string]any    `json:"privacy_report,omitempty"`
 	Epsilon       *float64          `json:"epsilon,omitempty"`
-	Finished      time.Time         `json:"finished"`
+	// Scoring is how the attacker's samples were scored (windows, cuts).
+	Scoring  ScoringInfo `json:"scoring"`
+	Finished time.Time   `json:"finished"`
 }
 
 func computeMetrics(cfg Config, scores []ScoreRow) ([]MetricsRow, map[string][]metrics.ROCPoint, error) {
@@ -114,7 +116,7 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 	cfg := p.cfg
 	man := Manifest{ExperimentID: cfg.Name, Config: cfg, DatasetSource: p.source, DatasetSHA256: dataHash, Reference: p.reference,
 		Tokenizer: p.tokenizer, Seed: cfg.Seed, Plugins: p.versions, Backend: backend.Spec(cfg.Backend), Framework: buildinfo.Get(),
-		Mitigations: summaries, Settings: settings, Checkpoint: ft.Best}
+		Mitigations: summaries, Settings: settings, Checkpoint: ft.Best, Scoring: p.scoring}
 	if ft.PrivacyReport != "" {
 		var rep map[string]any
 		if err := readJSONFile(ft.PrivacyReport, &rep); err == nil {
