@@ -403,9 +403,10 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 			if err != nil {
 				return nil, err
 			}
-			for _, m := range ms {
+			for _, m := range Headline(ms) {
 				dynamics = append(dynamics, DynamicsRow{ExperimentID: cfg.Name, Attack: m.Attack, Step: int64(ck.Step), ValLoss: ck.ValLoss,
-					AUROC: m.AUROC, AUROCLo: m.AUROCLo, AUROCHi: m.AUROCHi, TPRAt1FPR: m.TPRAt1FPR, TPRAt5FPR: m.TPRAt5FPR})
+					AUROC: m.AUROC, AUROCLo: m.AUROCLo, AUROCHi: m.AUROCHi, TPRAt1FPR: m.TPRAt1FPR, TPRAt5FPR: m.TPRAt5FPR,
+					NMembers: m.NMembers, NNonMembers: m.NNonMembers})
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -28,36 +29,65 @@ type ScoreRow struct {
 	Score     float64 `parquet:"score" json:"score"`
 }
 
-// MetricsRow summarises one attack (metrics.parquet).
+// User groups of metrics rows. The headline (printed summary, README and
+// notebook tables, ComparePaper) is GroupNonCanary: canary users are built
+// to be exposed and would inflate it; GroupAll is kept for completeness and
+// GroupCanary to show the canaries' exposure.
+const (
+	GroupAll       = "all"
+	GroupCanary    = "canary"
+	GroupNonCanary = "non_canary"
+)
+
+// MetricsRow summarises one attack over one group of users
+// (metrics.parquet). A TPR is nil (n/a) when the group has too few
+// non-members to estimate it: TPR at FPR f needs ceil(1/f) (see
+// metrics.MinNonMembers).
 type MetricsRow struct {
-	ExperimentID string  `parquet:"experiment_id" json:"experiment_id"`
-	Attack       string  `parquet:"attack" json:"attack"`
-	AUROC        float64 `parquet:"auroc" json:"auroc"`
-	AUROCLo      float64 `parquet:"auroc_lo" json:"auroc_lo"`
-	AUROCHi      float64 `parquet:"auroc_hi" json:"auroc_hi"`
-	TPRAt01FPR   float64 `parquet:"tpr_at_01fpr" json:"tpr_at_01fpr"`
-	TPRAt1FPR    float64 `parquet:"tpr_at_1fpr" json:"tpr_at_1fpr"`
-	TPRAt5FPR    float64 `parquet:"tpr_at_5fpr" json:"tpr_at_5fpr"`
-	NUsers       int64   `parquet:"n_users" json:"n_users"`
-	NMembers     int64   `parquet:"n_members" json:"n_members"`
+	ExperimentID string   `parquet:"experiment_id" json:"experiment_id"`
+	Attack       string   `parquet:"attack" json:"attack"`
+	Group        string   `parquet:"group" json:"group"`
+	AUROC        float64  `parquet:"auroc" json:"auroc"`
+	AUROCLo      float64  `parquet:"auroc_lo" json:"auroc_lo"`
+	AUROCHi      float64  `parquet:"auroc_hi" json:"auroc_hi"`
+	TPRAt01FPR   *float64 `parquet:"tpr_at_01fpr,optional" json:"tpr_at_01fpr"`
+	TPRAt1FPR    *float64 `parquet:"tpr_at_1fpr,optional" json:"tpr_at_1fpr"`
+	TPRAt5FPR    *float64 `parquet:"tpr_at_5fpr,optional" json:"tpr_at_5fpr"`
+	NUsers       int64    `parquet:"n_users" json:"n_users"`
+	NMembers     int64    `parquet:"n_members" json:"n_members"`
+	NNonMembers  int64    `parquet:"n_non_members" json:"n_non_members"`
 	// ValLoss is the attacked checkpoint's validation loss (mean token NLL).
 	ValLoss *float64 `parquet:"val_loss,optional" json:"val_loss,omitempty"`
 	// Epsilon is the run's tight (pld) epsilon, for DP runs.
 	Epsilon *float64 `parquet:"epsilon,optional" json:"epsilon,omitempty"`
 }
 
+// Headline keeps the rows of the headline group (non_canary), in order.
+func Headline(rows []MetricsRow) []MetricsRow {
+	var out []MetricsRow
+	for _, r := range rows {
+		if r.Group == GroupNonCanary {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // DynamicsRow is one attack against one checkpoint kept during training
-// (dynamics.parquet, for attack.checkpoints = all).
+// (dynamics.parquet, for attack.checkpoints = all), over the headline
+// group (non_canary users).
 type DynamicsRow struct {
-	ExperimentID string  `parquet:"experiment_id" json:"experiment_id"`
-	Attack       string  `parquet:"attack" json:"attack"`
-	Step         int64   `parquet:"step" json:"step"`
-	ValLoss      float64 `parquet:"val_loss" json:"val_loss"`
-	AUROC        float64 `parquet:"auroc" json:"auroc"`
-	AUROCLo      float64 `parquet:"auroc_lo" json:"auroc_lo"`
-	AUROCHi      float64 `parquet:"auroc_hi" json:"auroc_hi"`
-	TPRAt1FPR    float64 `parquet:"tpr_at_1fpr" json:"tpr_at_1fpr"`
-	TPRAt5FPR    float64 `parquet:"tpr_at_5fpr" json:"tpr_at_5fpr"`
+	ExperimentID string   `parquet:"experiment_id" json:"experiment_id"`
+	Attack       string   `parquet:"attack" json:"attack"`
+	Step         int64    `parquet:"step" json:"step"`
+	ValLoss      float64  `parquet:"val_loss" json:"val_loss"`
+	AUROC        float64  `parquet:"auroc" json:"auroc"`
+	AUROCLo      float64  `parquet:"auroc_lo" json:"auroc_lo"`
+	AUROCHi      float64  `parquet:"auroc_hi" json:"auroc_hi"`
+	TPRAt1FPR    *float64 `parquet:"tpr_at_1fpr,optional" json:"tpr_at_1fpr"`
+	TPRAt5FPR    *float64 `parquet:"tpr_at_5fpr,optional" json:"tpr_at_5fpr"`
+	NMembers     int64    `parquet:"n_members" json:"n_members"`
+	NNonMembers  int64    `parquet:"n_non_members" json:"n_non_members"`
 }
 
 // Manifest records how a run was made (manifest.json).
@@ -82,6 +112,9 @@ type Manifest struct {
 	Finished time.Time   `json:"finished"`
 }
 
+// computeMetrics summarises each attack's scores over the groups all,
+// canary and non_canary (a group without both members and non-members has
+// no row; all must have both). The curves are the headline group's.
 func computeMetrics(cfg Config, scores []ScoreRow) ([]MetricsRow, map[string][]metrics.ROCPoint, error) {
 	byAttack := map[string][]ScoreRow{}
 	var order []string
@@ -94,21 +127,38 @@ func computeMetrics(cfg Config, scores []ScoreRow) ([]MetricsRow, map[string][]m
 	var rows []MetricsRow
 	curves := map[string][]metrics.ROCPoint{}
 	for _, a := range order {
-		var sc []float64
-		var mem []bool
-		for _, s := range byAttack[a] {
-			sc, mem = append(sc, s.Score), append(mem, s.Member)
+		for _, g := range []string{GroupAll, GroupCanary, GroupNonCanary} {
+			var sc []float64
+			var mem []bool
+			members := 0
+			for _, s := range byAttack[a] {
+				if g == GroupAll || (g == GroupCanary) == s.Canary {
+					sc, mem = append(sc, s.Score), append(mem, s.Member)
+					if s.Member {
+						members++
+					}
+				}
+			}
+			if g != GroupAll && (members == 0 || members == len(sc)) {
+				continue
+			}
+			sum, err := metrics.Summarize(sc, mem, cfg.Bootstrap, cfg.Seed)
+			if err != nil {
+				return nil, nil, fmt.Errorf("experiment: attack %s, %s users: %w", a, g, err)
+			}
+			if g == GroupNonCanary {
+				curves[a], _ = metrics.ROC(sc, mem)
+			}
+			rows = append(rows, metricsRow(cfg.Name, a, g, sum))
 		}
-		sum, err := metrics.Summarize(sc, mem, cfg.Bootstrap, cfg.Seed)
-		if err != nil {
-			return nil, nil, err
-		}
-		pts, _ := metrics.ROC(sc, mem)
-		curves[a] = pts
-		rows = append(rows, MetricsRow{ExperimentID: cfg.Name, Attack: a, AUROC: sum.AUROC, AUROCLo: sum.AUROCLo, AUROCHi: sum.AUROCHi,
-			TPRAt01FPR: sum.TPRAt01FPR, TPRAt1FPR: sum.TPRAt1FPR, TPRAt5FPR: sum.TPRAt5FPR, NUsers: int64(sum.NUsers), NMembers: int64(sum.NMembers)})
 	}
 	return rows, curves, nil
+}
+
+func metricsRow(experimentID, attack, group string, s metrics.Summary) MetricsRow {
+	return MetricsRow{ExperimentID: experimentID, Attack: attack, Group: group, AUROC: s.AUROC, AUROCLo: s.AUROCLo, AUROCHi: s.AUROCHi,
+		TPRAt01FPR: s.TPRAt01FPR, TPRAt1FPR: s.TPRAt1FPR, TPRAt5FPR: s.TPRAt5FPR,
+		NUsers: int64(s.NUsers), NMembers: int64(s.NMembers), NNonMembers: int64(s.NNonMembers)}
 }
 
 func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, curves map[string][]metrics.ROCPoint,
@@ -141,11 +191,18 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 		return Manifest{}, err
 	}
 	for _, format := range []string{"svg", "png"} {
-		img, err := metrics.ROCPlot("user inference: "+cfg.Name, metrics.SortedCurves(curves), format)
+		title := "user inference: " + cfg.Name + " (non-canary users)"
+		img, err := metrics.ROCPlot(title, metrics.SortedCurves(curves), format)
 		if err != nil {
 			return Manifest{}, err
 		}
 		if err := data.WriteBytes(filepath.Join(out, "roc."+format), img); err != nil {
+			return Manifest{}, err
+		}
+		if img, err = metrics.ROCLogLogPlot(title, metrics.SortedCurves(curves), format); err != nil {
+			return Manifest{}, err
+		}
+		if err := data.WriteBytes(filepath.Join(out, "roc_loglog."+format), img); err != nil {
 			return Manifest{}, err
 		}
 	}

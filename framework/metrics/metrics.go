@@ -109,16 +109,36 @@ func TPRAtFPR(pts []ROCPoint, fpr float64) float64 {
 	return best
 }
 
-// Summary is what privlm reports for one attack.
+// MinNonMembers is the support a TPR at FPR fpr needs: ceil(1/fpr)
+// non-members, the fewest for which an FPR of fpr means at least one false
+// positive. With fewer, the only threshold at FPR <= fpr is the one with no
+// false positive at all, and "TPR at fpr" would be TPR at FPR 0.
+func MinNonMembers(fpr float64) int {
+	return int(math.Ceil(1/fpr - 1e-9))
+}
+
+// SupportedTPRAtFPR is TPRAtFPR when nonMembers reaches MinNonMembers(fpr),
+// else nil (not estimable: reported as n/a).
+func SupportedTPRAtFPR(pts []ROCPoint, fpr float64, nonMembers int) *float64 {
+	if nonMembers < MinNonMembers(fpr) {
+		return nil
+	}
+	v := TPRAtFPR(pts, fpr)
+	return &v
+}
+
+// Summary is what privlm reports for one attack. A TPR is nil where there
+// are too few non-members to estimate it (see MinNonMembers).
 type Summary struct {
-	AUROC      float64 `json:"auroc"`
-	AUROCLo    float64 `json:"auroc_lo"`
-	AUROCHi    float64 `json:"auroc_hi"`
-	TPRAt01FPR float64 `json:"tpr_at_01fpr"`
-	TPRAt1FPR  float64 `json:"tpr_at_1fpr"`
-	TPRAt5FPR  float64 `json:"tpr_at_5fpr"`
-	NUsers     int     `json:"n_users"`
-	NMembers   int     `json:"n_members"`
+	AUROC       float64  `json:"auroc"`
+	AUROCLo     float64  `json:"auroc_lo"`
+	AUROCHi     float64  `json:"auroc_hi"`
+	TPRAt01FPR  *float64 `json:"tpr_at_01fpr"`
+	TPRAt1FPR   *float64 `json:"tpr_at_1fpr"`
+	TPRAt5FPR   *float64 `json:"tpr_at_5fpr"`
+	NUsers      int      `json:"n_users"`
+	NMembers    int      `json:"n_members"`
+	NNonMembers int      `json:"n_non_members"`
 }
 
 // DefaultBootstrap is the number of bootstrap resamples (the paper uses 100+).
@@ -126,14 +146,14 @@ const DefaultBootstrap = 1000
 
 // Summarize computes AUROC with a percentile bootstrap 95% interval
 // (resamples drawn from seed, members and non-members resampled
-// separately so every resample has both), and TPR at 0.1%, 1% and 5% FPR.
+// separately so every resample has both), and TPR at 0.1%, 1% and 5% FPR
+// where the non-members suffice (1000, 100 and 20 of them; else nil).
 func Summarize(scores []float64, member []bool, resamples int, seed uint64) (Summary, error) {
 	auc, err := AUROC(scores, member)
 	if err != nil {
 		return Summary{}, err
 	}
 	pts, _ := ROC(scores, member)
-	s := Summary{AUROC: auc, TPRAt01FPR: TPRAtFPR(pts, 0.001), TPRAt1FPR: TPRAtFPR(pts, 0.01), TPRAt5FPR: TPRAtFPR(pts, 0.05), NUsers: len(scores)}
 	var pos, neg []float64
 	for i, m := range member {
 		if m {
@@ -142,6 +162,8 @@ func Summarize(scores []float64, member []bool, resamples int, seed uint64) (Sum
 			neg = append(neg, scores[i])
 		}
 	}
+	s := Summary{AUROC: auc, TPRAt01FPR: SupportedTPRAtFPR(pts, 0.001, len(neg)), TPRAt1FPR: SupportedTPRAtFPR(pts, 0.01, len(neg)),
+		TPRAt5FPR: SupportedTPRAtFPR(pts, 0.05, len(neg)), NUsers: len(scores), NNonMembers: len(neg)}
 	s.NMembers = len(pos)
 	if resamples <= 0 {
 		s.AUROCLo, s.AUROCHi = auc, auc

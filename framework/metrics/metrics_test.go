@@ -119,15 +119,19 @@ func TestSummarize(t *testing.T) {
 	if !(s.AUROCLo < s.AUROC && s.AUROC < s.AUROCHi) || s.AUROCHi-s.AUROCLo > 0.15 {
 		t.Errorf("CI [%v, %v] around %v", s.AUROCLo, s.AUROCHi, s.AUROC)
 	}
-	if s2, _ := Summarize(scores, member, 500, 1); s2 != s {
+	if s2, _ := Summarize(scores, member, 500, 1); !reflect.DeepEqual(s2, s) {
 		t.Error("the same seed gave another bootstrap")
 	}
-	if !(s.TPRAt01FPR <= s.TPRAt1FPR && s.TPRAt1FPR <= s.TPRAt5FPR && s.TPRAt5FPR < 1) {
-		t.Errorf("TPRs %v %v %v not increasing", s.TPRAt01FPR, s.TPRAt1FPR, s.TPRAt5FPR)
+	// 200 non-members: TPR at 1% and 5% FPR, none at 0.1%.
+	if s.NNonMembers != 200 || s.NMembers != 200 || s.TPRAt01FPR != nil || s.TPRAt1FPR == nil || s.TPRAt5FPR == nil {
+		t.Fatalf("support: %+v", s)
 	}
-	// Perfect separation: AUROC 1, CI [1, 1], TPR 1 at any FPR.
+	if !(*s.TPRAt1FPR <= *s.TPRAt5FPR && *s.TPRAt5FPR < 1) {
+		t.Errorf("TPRs %v %v not increasing", *s.TPRAt1FPR, *s.TPRAt5FPR)
+	}
+	// Perfect separation: AUROC 1, CI [1, 1].
 	perfect, _ := Summarize([]float64{0, 1, 2, 3}, []bool{false, false, true, true}, 100, 1)
-	if perfect.AUROC != 1 || perfect.AUROCLo != 1 || perfect.TPRAt01FPR != 1 {
+	if perfect.AUROC != 1 || perfect.AUROCLo != 1 {
 		t.Errorf("perfect %+v", perfect)
 	}
 	if _, err := Summarize([]float64{1, 2}, []bool{true, true}, 10, 1); err == nil {
@@ -146,6 +150,10 @@ func TestPlots(t *testing.T) {
 		img, err := ROCPlot("ROC", []Curve{{"loss", pts}}, format)
 		if err != nil || len(img) < 100 {
 			t.Fatalf("%s ROC plot: %d bytes, %v", format, len(img), err)
+		}
+		img, err = ROCLogLogPlot("ROC", []Curve{{"loss", pts}}, format)
+		if err != nil || len(img) < 100 {
+			t.Fatalf("%s log-log ROC plot: %d bytes, %v", format, len(img), err)
 		}
 		if format == "svg" && !bytes.Contains(img, []byte("<svg")) {
 			t.Errorf("not an SVG")
@@ -181,5 +189,51 @@ func TestLinePlotAndSeriesOf(t *testing.T) {
 	}
 	if _, err := LinePlot(Axes{LogX: true}, []Series{{"zero", []float64{0}, []float64{1}}}, "png"); err == nil {
 		t.Error("x = 0 plotted on a log axis")
+	}
+}
+
+// TestTPRNeedsSupport: TPR at FPR f is reported only with at least
+// ceil(1/f) non-members; at 19 non-members TPR at 0.1%, 1% and 5% FPR are
+// all n/a (they would all be TPR at FPR 0), at 20 the 5% one exists.
+func TestTPRNeedsSupport(t *testing.T) {
+	for _, tc := range []struct {
+		fpr  float64
+		want int
+	}{{0.001, 1000}, {0.01, 100}, {0.05, 20}, {0.1, 10}, {0.5, 2}, {1, 1}} {
+		if got := MinNonMembers(tc.fpr); got != tc.want {
+			t.Errorf("MinNonMembers(%v) = %d, want %d", tc.fpr, got, tc.want)
+		}
+	}
+	make := func(nNeg int) ([]float64, []bool) {
+		var sc []float64
+		var mem []bool
+		for i := range nNeg {
+			sc, mem = append(sc, float64(i)), append(mem, false)
+		}
+		for i := range 30 {
+			sc, mem = append(sc, float64(i)+5.5), append(mem, true)
+		}
+		return sc, mem
+	}
+	for _, tc := range []struct {
+		nNeg                int
+		has01, has1, has5 bool
+	}{{19, false, false, false}, {20, false, false, true}, {99, false, false, true}, {100, false, true, true}, {1000, true, true, true}} {
+		sc, mem := make(tc.nNeg)
+		s, err := Summarize(sc, mem, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (s.TPRAt01FPR != nil) != tc.has01 || (s.TPRAt1FPR != nil) != tc.has1 || (s.TPRAt5FPR != nil) != tc.has5 {
+			t.Errorf("%d non-members: TPR at 0.1%%/1%%/5%% present %v/%v/%v, want %v/%v/%v", tc.nNeg,
+				s.TPRAt01FPR != nil, s.TPRAt1FPR != nil, s.TPRAt5FPR != nil, tc.has01, tc.has1, tc.has5)
+		}
+		if s.NNonMembers != tc.nNeg || s.NMembers != 30 {
+			t.Errorf("%d non-members: support %d/%d", tc.nNeg, s.NMembers, s.NNonMembers)
+		}
+		pts, _ := ROC(sc, mem)
+		if s.TPRAt5FPR != nil && *s.TPRAt5FPR != TPRAtFPR(pts, 0.05) {
+			t.Errorf("%d non-members: TPR at 5%% FPR %v, want %v", tc.nNeg, *s.TPRAt5FPR, TPRAtFPR(pts, 0.05))
+		}
 	}
 }
