@@ -216,7 +216,7 @@ func TestTPRNeedsSupport(t *testing.T) {
 		return sc, mem
 	}
 	for _, tc := range []struct {
-		nNeg                int
+		nNeg              int
 		has01, has1, has5 bool
 	}{{19, false, false, false}, {20, false, false, true}, {99, false, false, true}, {100, false, true, true}, {1000, true, true, true}} {
 		sc, mem := make(tc.nNeg)
