@@ -40,6 +40,7 @@ type plan struct {
 	tok         tokenizer.Tokenizer
 	log         io.Writer   // plugins' log lines
 	scoring     ScoringInfo // how the attacker's samples were scored
+	warnings    []string    // for the output and the manifest
 }
 
 // Validate checks a config and everything it names before any work: keys,
@@ -378,6 +379,10 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 		return nil, err
 	}
 	requests, p.scoring = cutSamples(p.tok, requests, cfg.Attack.MaxTokens)
+	p.warnings = append(p.warnings, attackedUsersWarnings(requests, users)...)
+	for _, w := range p.warnings {
+		fmt.Fprintf(log, "privlm: warning: %s\n", w)
+	}
 	if p.scoring.SamplesCut > 0 {
 		fmt.Fprintf(log, "privlm: attack.max_tokens = %d cut %d of %d attacker samples (%d tokens)\n",
 			cfg.Attack.MaxTokens, p.scoring.SamplesCut, p.scoring.Samples, p.scoring.TokensCut)

@@ -107,6 +107,8 @@ type Manifest struct {
 	Checkpoint    string            `json:"attacked_checkpoint"`
 	PrivacyReport map[string]any    `json:"privacy_report,omitempty"`
 	Epsilon       *float64          `json:"epsilon,omitempty"`
+	// Warnings are what a reader of the numbers must know (too few users, ...).
+	Warnings []string `json:"warnings"`
 	// Scoring is how the attacker's samples were scored (windows, cuts).
 	Scoring  ScoringInfo `json:"scoring"`
 	Finished time.Time   `json:"finished"`
@@ -166,7 +168,8 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 	cfg := p.cfg
 	man := Manifest{ExperimentID: cfg.Name, Config: cfg, DatasetSource: p.source, DatasetSHA256: dataHash, Reference: p.reference,
 		Tokenizer: p.tokenizer, Seed: cfg.Seed, Plugins: p.versions, Backend: backend.Spec(cfg.Backend), Framework: buildinfo.Get(),
-		Mitigations: summaries, Settings: settings, Checkpoint: ft.Best, Scoring: p.scoring}
+		Mitigations: summaries, Settings: settings, Checkpoint: ft.Best, Scoring: p.scoring,
+		Warnings: append([]string{}, p.warnings...)}
 	if ft.PrivacyReport != "" {
 		var rep map[string]any
 		if err := readJSONFile(ft.PrivacyReport, &rep); err == nil {

@@ -1,6 +1,8 @@
 package experiment
 
 import (
+	"fmt"
+
 	"github.com/privlm/privlm/framework/lm"
 	"github.com/privlm/privlm/framework/oracle"
 	"github.com/privlm/privlm/framework/plugin"
@@ -61,4 +63,28 @@ func cutSamples(tok tokenizer.Tokenizer, req plugin.AttackRequest, maxTokens int
 // reference scored over the fine-tuning's windows (train.seq_len).
 func scoringOracle(cfg Config, target, reference *lm.Model, tok tokenizer.Tokenizer) (*oracle.LM, error) {
 	return oracle.New(target, reference, tok, cfg.Train.SeqLen, 16)
+}
+
+// MinUsersForPaperScale is the fewest attacked users below which a run
+// warns: with fewer, the AUROC's interval is wide and TPR at 1% FPR (which
+// needs 100 non-members) cannot be estimated.
+const MinUsersForPaperScale = 100
+
+// attackedUsersWarnings warns when the run attacks fewer than
+// MinUsersForPaperScale users.
+func attackedUsersWarnings(req plugin.AttackRequest, users SplitInfo) []string {
+	if len(req.Users) >= MinUsersForPaperScale {
+		return nil
+	}
+	in, canaries := 0, 0
+	for _, u := range req.Users {
+		if users.Users[u.UserID].Member {
+			in++
+		}
+		if users.Users[u.UserID].Canary {
+			canaries++
+		}
+	}
+	return []string{fmt.Sprintf("attacks %d users (%d held-in, %d held-out, %d of them canaries), fewer than %d: the AUROC interval is wide and TPR at low FPR is n/a (TPR at FPR f needs ceil(1/f) non-members)",
+		len(req.Users), in, len(req.Users)-in, canaries, MinUsersForPaperScale)}
 }

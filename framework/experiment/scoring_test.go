@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -151,5 +152,28 @@ func TestZlibUsesScoredText(t *testing.T) {
 	if got := resp.Scores[0].Score; math.Abs(got-want) > 1e-12*math.Abs(want) {
 		t.Errorf("zlib score %v, want loss/zlib(scored text) %v (zlib of the whole text would give %v)", got, want,
 			s[0].LogLik/float64(s[0].NumTokens)/float64(attack.ZlibBytes(story)))
+	}
+}
+
+// TestFewUsersWarn: a run attacking fewer than 100 users warns.
+func TestFewUsersWarn(t *testing.T) {
+	for _, tc := range []struct {
+		users int
+		warn  bool
+	}{{19, true}, {99, true}, {100, false}} {
+		var req plugin.AttackRequest
+		info := SplitInfo{Users: map[string]UserInfo{}}
+		for i := range tc.users {
+			id := fmt.Sprint(i)
+			req.Users = append(req.Users, plugin.UserSamples{UserID: id, Texts: []string{"x"}})
+			info.Users[id] = UserInfo{Member: i%2 == 0}
+		}
+		w := attackedUsersWarnings(req, info)
+		if (len(w) > 0) != tc.warn {
+			t.Errorf("%d users: warnings %q", tc.users, w)
+		}
+		if tc.warn && !strings.Contains(w[0], fmt.Sprintf("attacks %d users (%d held-in", tc.users, (tc.users+1)/2)) {
+			t.Errorf("%d users: %q", tc.users, w[0])
+		}
 	}
 }

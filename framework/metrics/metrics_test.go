@@ -204,7 +204,7 @@ func TestTPRNeedsSupport(t *testing.T) {
 			t.Errorf("MinNonMembers(%v) = %d, want %d", tc.fpr, got, tc.want)
 		}
 	}
-	make := func(nNeg int) ([]float64, []bool) {
+	scoresWith := func(nNeg int) ([]float64, []bool) {
 		var sc []float64
 		var mem []bool
 		for i := range nNeg {
@@ -219,7 +219,7 @@ func TestTPRNeedsSupport(t *testing.T) {
 		nNeg              int
 		has01, has1, has5 bool
 	}{{19, false, false, false}, {20, false, false, true}, {99, false, false, true}, {100, false, true, true}, {1000, true, true, true}} {
-		sc, mem := make(tc.nNeg)
+		sc, mem := scoresWith(tc.nNeg)
 		s, err := Summarize(sc, mem, 0, 1)
 		if err != nil {
 			t.Fatal(err)

@@ -116,6 +116,9 @@ func execute(cfg experiment.Config, out string, asJSON bool, e *env) error {
 	}
 	printMetrics(e.stdout, res.Metrics, asJSON)
 	if !asJSON {
+		for _, w := range res.Manifest.Warnings {
+			fmt.Fprintf(e.stdout, "warning: %s\n", w)
+		}
 		fmt.Fprintf(e.stdout, "\nresults in %s: scores.parquet, metrics.parquet, training_log.parquet, roc.svg, roc.png, roc_loglog.svg, roc_loglog.png, manifest.json (%.0fs)\n", out, res.Duration.Seconds())
 	}
 	return nil
