@@ -37,6 +37,9 @@ type Config struct {
 	Attack  AttackConfig `json:"attack"`
 	// Bootstrap resamples for the AUROC interval.
 	Bootstrap int `json:"bootstrap"`
+	// Repeats, when > 1, runs the split, fine-tuning and attacks under
+	// seeds seed, seed+1, ..., seed+repeats-1 and pools them (see Run).
+	Repeats int `json:"repeats"`
 }
 
 // DatasetConfig selects and trims the data.

@@ -91,6 +91,9 @@ func Validate(cfg Config) (*plan, error) {
 	if cfg.Model.Pretrain == "pool" && cfg.Model.PretrainSteps < 1 {
 		return fail("model.pretrain_steps", fmt.Errorf("%d, want >= 1", cfg.Model.PretrainSteps))
 	}
+	if cfg.Repeats < 0 {
+		return fail("repeats", fmt.Errorf("%d, want >= 0 (0 or 1: one run)", cfg.Repeats))
+	}
 	if cfg.Attack.Samples < 0 || cfg.Attack.MaxTokens < 0 {
 		return fail("attack.samples", fmt.Errorf("%d, want >= 0 (0: all)", cfg.Attack.Samples))
 	}
@@ -265,7 +268,8 @@ func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, e
 	return run(ctx, cfg, out, filepath.Join(out, "stages"), log)
 }
 
-func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*Result, error) {
+// runOnce is one run under cfg.Seed (cfg.Repeats is not looked at).
+func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*Result, error) {
 	start := time.Now()
 	if log == nil {
 		log = io.Discard
@@ -409,7 +413,7 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 				return nil, err
 			}
 			for _, m := range Headline(ms) {
-				dynamics = append(dynamics, DynamicsRow{ExperimentID: cfg.Name, Attack: m.Attack, Step: int64(ck.Step), ValLoss: ck.ValLoss,
+				dynamics = append(dynamics, DynamicsRow{ExperimentID: cfg.Name, Seed: int64(cfg.Seed), Attack: m.Attack, Step: int64(ck.Step), ValLoss: ck.ValLoss,
 					AUROC: m.AUROC, AUROCLo: m.AUROCLo, AUROCHi: m.AUROCHi, TPRAt1FPR: m.TPRAt1FPR, TPRAt5FPR: m.TPRAt5FPR,
 					NMembers: m.NMembers, NNonMembers: m.NNonMembers})
 			}
@@ -472,7 +476,7 @@ func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint s
 		p.scoring.Window = oi.Window
 		for _, s := range resp.Scores {
 			u := users.Users[s.UserID]
-			scores = append(scores, ScoreRow{ExperimentID: cfg.Name, Attack: attackLabel(spec), UserID: s.UserID, Member: u.Member,
+			scores = append(scores, ScoreRow{ExperimentID: cfg.Name, Seed: int64(cfg.Seed), Attack: attackLabel(spec), UserID: s.UserID, Member: u.Member,
 				Canary: u.Canary, NAttackSamples: int64(samplesOf(requests, s.UserID)), NTrainSamples: int64(u.TrainDocs), NUserDocs: int64(u.TotalDocs), Score: s.Score})
 		}
 	}

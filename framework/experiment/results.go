@@ -16,7 +16,9 @@ import (
 
 // ScoreRow is one user's score under one attack (scores.parquet).
 type ScoreRow struct {
-	ExperimentID   string `parquet:"experiment_id" json:"experiment_id"`
+	ExperimentID string `parquet:"experiment_id" json:"experiment_id"`
+	// Seed is the run's seed (repeats run several).
+	Seed           int64  `parquet:"seed" json:"seed"`
 	Attack         string `parquet:"attack" json:"attack"`
 	UserID         string `parquet:"user_id" json:"user_id"`
 	Member         bool   `parquet:"member" json:"member"`
@@ -44,29 +46,43 @@ const (
 // non-members to estimate it: TPR at FPR f needs ceil(1/f) (see
 // metrics.MinNonMembers).
 type MetricsRow struct {
-	ExperimentID string   `parquet:"experiment_id" json:"experiment_id"`
-	Attack       string   `parquet:"attack" json:"attack"`
-	Group        string   `parquet:"group" json:"group"`
-	AUROC        float64  `parquet:"auroc" json:"auroc"`
-	AUROCLo      float64  `parquet:"auroc_lo" json:"auroc_lo"`
-	AUROCHi      float64  `parquet:"auroc_hi" json:"auroc_hi"`
-	TPRAt01FPR   *float64 `parquet:"tpr_at_01fpr,optional" json:"tpr_at_01fpr"`
-	TPRAt1FPR    *float64 `parquet:"tpr_at_1fpr,optional" json:"tpr_at_1fpr"`
-	TPRAt5FPR    *float64 `parquet:"tpr_at_5fpr,optional" json:"tpr_at_5fpr"`
-	NUsers       int64    `parquet:"n_users" json:"n_users"`
-	NMembers     int64    `parquet:"n_members" json:"n_members"`
-	NNonMembers  int64    `parquet:"n_non_members" json:"n_non_members"`
+	ExperimentID string `parquet:"experiment_id" json:"experiment_id"`
+	// Seed is the run's seed; nil on a row pooled over repeats.
+	Seed *int64 `parquet:"seed,optional" json:"seed"`
+	// NSeeds is 1 for one run's row, N for a row pooled over N seeds: then
+	// AUROC is the seeds' mean, AUROCStd their sample standard deviation,
+	// AUROCLo/Hi a 95% interval over users and seeds (metrics.Pool), a TPR
+	// the seeds' mean (n/a if any seed lacks it), the counts the smallest
+	// of any seed.
+	NSeeds      int64    `parquet:"n_seeds" json:"n_seeds"`
+	Attack      string   `parquet:"attack" json:"attack"`
+	Group       string   `parquet:"group" json:"group"`
+	AUROC       float64  `parquet:"auroc" json:"auroc"`
+	AUROCLo     float64  `parquet:"auroc_lo" json:"auroc_lo"`
+	AUROCHi     float64  `parquet:"auroc_hi" json:"auroc_hi"`
+	AUROCStd    *float64 `parquet:"auroc_std,optional" json:"auroc_std,omitempty"`
+	TPRAt01FPR  *float64 `parquet:"tpr_at_01fpr,optional" json:"tpr_at_01fpr"`
+	TPRAt1FPR   *float64 `parquet:"tpr_at_1fpr,optional" json:"tpr_at_1fpr"`
+	TPRAt5FPR   *float64 `parquet:"tpr_at_5fpr,optional" json:"tpr_at_5fpr"`
+	NUsers      int64    `parquet:"n_users" json:"n_users"`
+	NMembers    int64    `parquet:"n_members" json:"n_members"`
+	NNonMembers int64    `parquet:"n_non_members" json:"n_non_members"`
 	// ValLoss is the attacked checkpoint's validation loss (mean token NLL).
 	ValLoss *float64 `parquet:"val_loss,optional" json:"val_loss,omitempty"`
 	// Epsilon is the run's tight (pld) epsilon, for DP runs.
 	Epsilon *float64 `parquet:"epsilon,optional" json:"epsilon,omitempty"`
 }
 
-// Headline keeps the rows of the headline group (non_canary), in order.
+// Headline keeps the rows of the headline group (non_canary), in order;
+// when rows pooled over seeds are among them, only those.
 func Headline(rows []MetricsRow) []MetricsRow {
+	pooled := false
+	for _, r := range rows {
+		pooled = pooled || r.NSeeds > 1
+	}
 	var out []MetricsRow
 	for _, r := range rows {
-		if r.Group == GroupNonCanary {
+		if r.Group == GroupNonCanary && (!pooled || r.NSeeds > 1) {
 			out = append(out, r)
 		}
 	}
@@ -78,6 +94,7 @@ func Headline(rows []MetricsRow) []MetricsRow {
 // group (non_canary users).
 type DynamicsRow struct {
 	ExperimentID string   `parquet:"experiment_id" json:"experiment_id"`
+	Seed         int64    `parquet:"seed" json:"seed"`
 	Attack       string   `parquet:"attack" json:"attack"`
 	Step         int64    `parquet:"step" json:"step"`
 	ValLoss      float64  `parquet:"val_loss" json:"val_loss"`
@@ -92,13 +109,15 @@ type DynamicsRow struct {
 
 // Manifest records how a run was made (manifest.json).
 type Manifest struct {
-	ExperimentID  string            `json:"experiment_id"`
-	Config        Config            `json:"config"`
-	DatasetSource string            `json:"dataset_source"`
-	DatasetSHA256 string            `json:"dataset_sha256"`
-	Reference     string            `json:"reference_model"`
-	Tokenizer     string            `json:"tokenizer"`
-	Seed          uint64            `json:"seed"`
+	ExperimentID  string `json:"experiment_id"`
+	Config        Config `json:"config"`
+	DatasetSource string `json:"dataset_source"`
+	DatasetSHA256 string `json:"dataset_sha256"`
+	Reference     string `json:"reference_model"`
+	Tokenizer     string `json:"tokenizer"`
+	Seed          uint64 `json:"seed"`
+	// Seeds are the seeds of a run with repeats (per-seed runs in seed-N/).
+	Seeds         []uint64          `json:"seeds,omitempty"`
 	Plugins       map[string]string `json:"plugins"`
 	Backend       string            `json:"backend"`
 	Framework     buildinfo.Info    `json:"framework"`
@@ -134,7 +153,7 @@ func computeMetrics(cfg Config, scores []ScoreRow) ([]MetricsRow, map[string][]m
 			var mem []bool
 			members := 0
 			for _, s := range byAttack[a] {
-				if g == GroupAll || (g == GroupCanary) == s.Canary {
+				if inGroup(s, g) {
 					sc, mem = append(sc, s.Score), append(mem, s.Member)
 					if s.Member {
 						members++
@@ -151,7 +170,10 @@ func computeMetrics(cfg Config, scores []ScoreRow) ([]MetricsRow, map[string][]m
 			if g == GroupNonCanary {
 				curves[a], _ = metrics.ROC(sc, mem)
 			}
-			rows = append(rows, metricsRow(cfg.Name, a, g, sum))
+			row := metricsRow(cfg.Name, a, g, sum)
+			seed := int64(cfg.Seed)
+			row.Seed, row.NSeeds = &seed, 1
+			rows = append(rows, row)
 		}
 	}
 	return rows, curves, nil

@@ -3,6 +3,7 @@ package metrics
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -235,5 +236,54 @@ func TestTPRNeedsSupport(t *testing.T) {
 		if s.TPRAt5FPR != nil && *s.TPRAt5FPR != TPRAtFPR(pts, 0.05) {
 			t.Errorf("%d non-members: TPR at 5%% FPR %v, want %v", tc.nNeg, *s.TPRAt5FPR, TPRAtFPR(pts, 0.05))
 		}
+	}
+}
+
+// TestPool: mean and sample std of the runs' AUROCs (checked by hand), and
+// an interval that covers the spread between seeds (runs disagreeing
+// widely give a wide interval, beyond either run's own bootstrap interval)
+// and the spread between users (identical runs still give a user-level
+// interval, close to Summarize's).
+func TestPool(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	run := func(shift float64, n int) Labelled {
+		var l Labelled
+		for i := range n {
+			m := i%2 == 0
+			s := r.NormFloat64()
+			if m {
+				s += shift
+			}
+			l.Users, l.Scores, l.Member = append(l.Users, fmt.Sprint("u", i)), append(l.Scores, s), append(l.Member, m)
+		}
+		return l
+	}
+	low, high := run(0, 200), run(2, 200)
+	p, err := Pool([]Labelled{low, high}, 2000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := AUROC(low.Scores, low.Member)
+	b, _ := AUROC(high.Scores, high.Member)
+	if math.Abs(p.MeanAUROC-(a+b)/2) > 1e-12 || math.Abs(p.StdAUROC-math.Abs(a-b)/math.Sqrt2) > 1e-12 {
+		t.Errorf("mean %v std %v, want %v and %v", p.MeanAUROC, p.StdAUROC, (a+b)/2, math.Abs(a-b)/math.Sqrt2)
+	}
+	sa, _ := Summarize(low.Scores, low.Member, 2000, 1)
+	sb, _ := Summarize(high.Scores, high.Member, 2000, 1)
+	if !(p.AUROCLo < sa.AUROCHi && p.AUROCHi > sb.AUROCLo && p.AUROCLo <= a+0.01 && p.AUROCHi >= b-0.01) {
+		t.Errorf("pooled interval [%v, %v] does not cover the seeds' AUROCs %v and %v", p.AUROCLo, p.AUROCHi, a, b)
+	}
+	// Identical runs: no seed spread, the users' spread remains (as wide as
+	// one run's bootstrap: averaging over seeds that share users does not
+	// narrow it).
+	same, _ := Pool([]Labelled{low, low, low}, 2000, 1)
+	if same.StdAUROC != 0 || !(same.AUROCLo < a && a < same.AUROCHi) {
+		t.Errorf("identical runs: std %v, interval [%v, %v] around %v", same.StdAUROC, same.AUROCLo, same.AUROCHi, a)
+	}
+	if w, ws := same.AUROCHi-same.AUROCLo, sa.AUROCHi-sa.AUROCLo; w < 0.8*ws || w > 1.25*ws {
+		t.Errorf("identical runs: pooled width %v, one run's bootstrap width %v", w, ws)
+	}
+	if _, err := Pool([]Labelled{low}, 10, 1); err == nil {
+		t.Error("one run pooled")
 	}
 }
