@@ -1,6 +1,8 @@
 // Package metrics scores attacks: AUROC (ties count one half, i.e. the
 // Mann-Whitney U statistic), seeded bootstrap confidence intervals, TPR at
-// low FPR, and ROC curve points; plot.go draws them.
+// low FPR (only with the non-members to support it: MinNonMembers), ROC
+// curve points, and runs pooled over seeds (Pool: a crossed bootstrap over
+// users and seeds); plot.go draws them (linear and log-log ROC).
 package metrics
 
 import (
