@@ -94,8 +94,11 @@ func Validate(cfg Config) (*plan, error) {
 	if cfg.Repeats < 0 {
 		return fail("repeats", fmt.Errorf("%d, want >= 0 (0 or 1: one run)", cfg.Repeats))
 	}
-	if cfg.Attack.Samples < 0 || cfg.Attack.MaxTokens < 0 {
+	if cfg.Attack.Samples < 0 {
 		return fail("attack.samples", fmt.Errorf("%d, want >= 0 (0: all)", cfg.Attack.Samples))
+	}
+	if cfg.Attack.MaxTokens < 0 {
+		return fail("attack.max_tokens", fmt.Errorf("%d, want >= 0 (0: score samples whole)", cfg.Attack.MaxTokens))
 	}
 	if cfg.Attack.Checkpoints == "" {
 		p.cfg.Attack.Checkpoints = "best"
