@@ -39,7 +39,9 @@ func ZlibBytes(text string) int {
 
 // Zlib is the target's mean log-probability per token divided by the text's
 // zlib length: Carlini et al.'s zlib-calibrated score, negated so higher
-// means member.
+// means member. text must be exactly the text whose log-likelihood is given
+// (the scored text: privlm's host cuts samples before attacks see them, so
+// an attack's request texts are what the oracle scores).
 func Zlib(targetLogLik float64, numTokens int, text string) float64 {
 	return Loss(targetLogLik, numTokens) / float64(max(1, ZlibBytes(text)))
 }

@@ -37,6 +37,9 @@ type Config struct {
 	Attack  AttackConfig `json:"attack"`
 	// Bootstrap resamples for the AUROC interval.
 	Bootstrap int `json:"bootstrap"`
+	// Repeats, when > 1, runs the split, fine-tuning and attacks under
+	// seeds seed, seed+1, ..., seed+repeats-1 and pools them (see Run).
+	Repeats int `json:"repeats"`
 }
 
 // DatasetConfig selects and trims the data.
@@ -87,7 +90,10 @@ type CanaryConfig struct {
 type AttackConfig struct {
 	// Samples is m, the attacker's samples per user (0: all held back).
 	Samples int `json:"samples"`
-	// MaxTokens truncates each sample before scoring (0: the model's context).
+	// MaxTokens, when > 0, cuts each attacker sample to its first MaxTokens
+	// tokens before any attack sees it (the manifest counts what it cut).
+	// 0, the default, scores every sample whole over the fine-tuning's
+	// train.seq_len windows, as training saw it.
 	MaxTokens int `json:"max_tokens"`
 	// Checkpoints is "best" (attack the checkpoint with the lowest
 	// validation loss, as the paper) or "all" (also attack every checkpoint

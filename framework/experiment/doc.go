@@ -9,9 +9,18 @@
 // .done marker exists, so rerunning skips finished stages and an interrupted
 // run resumes (the fine-tuner resumes from its last checkpoint). Results go
 // to <out>: scores.parquet, metrics.parquet, training_log.parquet, roc.svg,
-// roc.png, scores_<attack>.svg and manifest.json, all written atomically;
-// with attack.checkpoints = all, also dynamics.parquet (every kept
-// checkpoint attacked).
+// roc.png, roc_loglog.svg, roc_loglog.png, scores_<attack>.svg and
+// manifest.json, all written atomically; with attack.checkpoints = all,
+// also dynamics.parquet (every kept checkpoint attacked).
+//
+// The oracle scores every attacker sample whole over the fine-tuning's
+// train.seq_len windows; attack.max_tokens is an explicit cut, counted in
+// the manifest's scoring. metrics.parquet has a row per attack and user
+// group (all, canary, non_canary); the headline (Headline, the printed
+// summary, ComparePaper) is non_canary. TPR at FPR f is null without
+// ceil(1/f) non-members. repeats=N runs N seeds and adds rows pooled over
+// them (mean, std, an interval over users and seeds). A run attacking
+// fewer than 100 users warns (manifest warnings).
 //
 // The split stage drops attacker samples with an exact or near copy in the
 // training data (split.attacker_overlap) and reports what it found in
@@ -21,6 +30,6 @@
 // Around Run: presets (Quickstart, Quick for CI-sized runs, Full at the
 // paper's scale); Sweep and RunPoints run many settings sharing one stages
 // directory; GroupMetrics splits metrics by user group (canaries, data
-// share); ComparePaper sets the paper's findings beside ours; RunGLUE is the
+// share); ComparePaper sets the paper's numbers beside ours; RunGLUE is the
 // EW-Tune fine-tuning on GLUE.
 package experiment

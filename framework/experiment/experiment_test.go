@@ -100,10 +100,11 @@ func TestRedditEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
-	if len(res.Metrics) != 2 {
-		t.Fatalf("%d metrics rows, want 2", len(res.Metrics))
+	// Two attacks, each over all users and non-canary users (no canaries here).
+	if len(res.Metrics) != 4 || len(experiment.Headline(res.Metrics)) != 2 {
+		t.Fatalf("%d metrics rows (%d headline), want 4 (2)", len(res.Metrics), len(experiment.Headline(res.Metrics)))
 	}
-	for _, f := range []string{"scores.parquet", "metrics.parquet", "training_log.parquet", "roc.svg", "roc.png", "manifest.json"} {
+	for _, f := range []string{"scores.parquet", "metrics.parquet", "training_log.parquet", "roc.svg", "roc.png", "roc_loglog.svg", "roc_loglog.png", "manifest.json"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("missing %s", f)
 		}
@@ -125,12 +126,13 @@ func TestRedditEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range rows {
-		m := res.Metrics[i]
-		if r["attack"] != m.Attack || duckdb.Int(r["users"]) != m.NUsers || duckdb.Int(r["joined"]) != m.NUsers || duckdb.Int(r["members"]) != m.NMembers {
+		m := experiment.Headline(res.Metrics)[i]
+		if r["attack"] != m.Attack || duckdb.Int(r["users"]) != m.NUsers || duckdb.Int(r["joined"]) != m.NUsers || duckdb.Int(r["members"]) != m.NMembers ||
+			m.NMembers+m.NNonMembers != m.NUsers {
 			t.Errorf("DuckDB %v vs privlm %+v", r, m)
 		}
 	}
-	mrows, err := duckdb.Query(fmt.Sprintf("SELECT attack, auroc FROM read_parquet('%s') ORDER BY attack", filepath.Join(out, "metrics.parquet")))
+	mrows, err := duckdb.Query(fmt.Sprintf(`SELECT attack, auroc FROM read_parquet('%s') WHERE "group" = 'non_canary' ORDER BY attack`, filepath.Join(out, "metrics.parquet")))
 	if err != nil || len(mrows) != 2 {
 		t.Fatalf("metrics via DuckDB: %v %v", mrows, err)
 	}

@@ -15,10 +15,12 @@ type GroupRow struct {
 	AUROC        float64 `parquet:"auroc" json:"auroc"`
 	AUROCLo      float64 `parquet:"auroc_lo" json:"auroc_lo"`
 	AUROCHi      float64 `parquet:"auroc_hi" json:"auroc_hi"`
-	TPRAt1FPR    float64 `parquet:"tpr_at_1fpr" json:"tpr_at_1fpr"`
-	TPRAt5FPR    float64 `parquet:"tpr_at_5fpr" json:"tpr_at_5fpr"`
-	NUsers       int64   `parquet:"n_users" json:"n_users"`
-	NMembers     int64   `parquet:"n_members" json:"n_members"`
+	// TPRs are nil (n/a) without the support to estimate them.
+	TPRAt1FPR   *float64 `parquet:"tpr_at_1fpr,optional" json:"tpr_at_1fpr"`
+	TPRAt5FPR   *float64 `parquet:"tpr_at_5fpr,optional" json:"tpr_at_5fpr"`
+	NUsers      int64    `parquet:"n_users" json:"n_users"`
+	NMembers    int64    `parquet:"n_members" json:"n_members"`
+	NNonMembers int64    `parquet:"n_non_members" json:"n_non_members"`
 	// MeanUserDocs is the group's mean documents per user.
 	MeanUserDocs float64 `parquet:"mean_user_docs" json:"mean_user_docs"`
 }
@@ -57,7 +59,7 @@ func GroupMetrics(scores []ScoreRow, group func(ScoreRow) string, bootstrap int,
 		}
 		rows = append(rows, GroupRow{ExperimentID: k.exp, Attack: k.attack, Group: k.group, AUROC: sum.AUROC, AUROCLo: sum.AUROCLo,
 			AUROCHi: sum.AUROCHi, TPRAt1FPR: sum.TPRAt1FPR, TPRAt5FPR: sum.TPRAt5FPR, NUsers: int64(sum.NUsers),
-			NMembers: int64(sum.NMembers), MeanUserDocs: docs / float64(len(ss))})
+			NMembers: int64(sum.NMembers), NNonMembers: int64(sum.NNonMembers), MeanUserDocs: docs / float64(len(ss))})
 	}
 	sort.Slice(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]

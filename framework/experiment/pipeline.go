@@ -40,6 +40,8 @@ type plan struct {
 	tok         tokenizer.Tokenizer
 	log         io.Writer // plugins' log lines
 	overlap     *data.OverlapReport
+	scoring     ScoringInfo // how the attacker's samples were scored
+	warnings    []string    // for the output and the manifest
 }
 
 // Validate checks a config and everything it names before any work: keys,
@@ -93,8 +95,14 @@ func Validate(cfg Config) (*plan, error) {
 	if cfg.Model.Pretrain == "pool" && cfg.Model.PretrainSteps < 1 {
 		return fail("model.pretrain_steps", fmt.Errorf("%d, want >= 1", cfg.Model.PretrainSteps))
 	}
-	if cfg.Attack.Samples < 0 || cfg.Attack.MaxTokens < 0 {
+	if cfg.Repeats < 0 {
+		return fail("repeats", fmt.Errorf("%d, want >= 0 (0 or 1: one run)", cfg.Repeats))
+	}
+	if cfg.Attack.Samples < 0 {
 		return fail("attack.samples", fmt.Errorf("%d, want >= 0 (0: all)", cfg.Attack.Samples))
+	}
+	if cfg.Attack.MaxTokens < 0 {
+		return fail("attack.max_tokens", fmt.Errorf("%d, want >= 0 (0: score samples whole)", cfg.Attack.MaxTokens))
 	}
 	if cfg.Attack.Checkpoints == "" {
 		p.cfg.Attack.Checkpoints = "best"
@@ -267,7 +275,8 @@ func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, e
 	return run(ctx, cfg, out, filepath.Join(out, "stages"), log)
 }
 
-func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*Result, error) {
+// runOnce is one run under cfg.Seed (cfg.Repeats is not looked at).
+func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*Result, error) {
 	start := time.Now()
 	if log == nil {
 		log = io.Discard
@@ -379,6 +388,15 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 	if err != nil {
 		return nil, err
 	}
+	requests, p.scoring = cutSamples(p.tok, requests, cfg.Attack.MaxTokens)
+	p.warnings = append(p.warnings, attackedUsersWarnings(requests, users)...)
+	for _, w := range p.warnings {
+		fmt.Fprintf(log, "privlm: warning: %s\n", w)
+	}
+	if p.scoring.SamplesCut > 0 {
+		fmt.Fprintf(log, "privlm: attack.max_tokens = %d cut %d of %d attacker samples (%d tokens)\n",
+			cfg.Attack.MaxTokens, p.scoring.SamplesCut, p.scoring.Samples, p.scoring.TokensCut)
+	}
 	scores, err := attackCheckpoint(ctx, p, stages, "", ft.Best, []any{ftKey, splitKey}, requests, users, log)
 	if err != nil {
 		return nil, err
@@ -401,9 +419,10 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 			if err != nil {
 				return nil, err
 			}
-			for _, m := range ms {
-				dynamics = append(dynamics, DynamicsRow{ExperimentID: cfg.Name, Attack: m.Attack, Step: int64(ck.Step), ValLoss: ck.ValLoss,
-					AUROC: m.AUROC, AUROCLo: m.AUROCLo, AUROCHi: m.AUROCHi, TPRAt1FPR: m.TPRAt1FPR, TPRAt5FPR: m.TPRAt5FPR})
+			for _, m := range Headline(ms) {
+				dynamics = append(dynamics, DynamicsRow{ExperimentID: cfg.Name, Seed: int64(cfg.Seed), Attack: m.Attack, Step: int64(ck.Step), ValLoss: ck.ValLoss,
+					AUROC: m.AUROC, AUROCLo: m.AUROCLo, AUROCHi: m.AUROCHi, TPRAt1FPR: m.TPRAt1FPR, TPRAt5FPR: m.TPRAt5FPR,
+					NMembers: m.NMembers, NNonMembers: m.NNonMembers})
 			}
 		}
 	}
@@ -435,7 +454,7 @@ func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint s
 	}
 	var scores []ScoreRow
 	for _, spec := range p.attacks {
-		stageKey := append(append([]any{}, key...), spec, p.versions[spec.Name], cfg.Attack.Samples, cfg.Attack.MaxTokens)
+		stageKey := append(append([]any{}, key...), spec, p.versions[spec.Name], cfg.Attack.Samples, cfg.Attack.MaxTokens, scoringVersion)
 		dir, err := stage(stages, "attack-"+spec.Name+suffix, stageKey, log, func(dir string) error {
 			o, err := getOracle()
 			if err != nil {
@@ -443,6 +462,9 @@ func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint s
 			}
 			resp, err := runAttack(ctx, p, spec, o, requests)
 			if err != nil {
+				return err
+			}
+			if err := data.WriteJSON(filepath.Join(dir, "oracle.json"), map[string]int{"window": o.Window()}); err != nil {
 				return err
 			}
 			return data.WriteJSON(filepath.Join(dir, "scores.json"), resp)
@@ -454,9 +476,14 @@ func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint s
 		if err := readJSONFile(filepath.Join(dir, "scores.json"), &resp); err != nil {
 			return nil, err
 		}
+		var oi struct{ Window int }
+		if err := readJSONFile(filepath.Join(dir, "oracle.json"), &oi); err != nil {
+			return nil, err
+		}
+		p.scoring.Window = oi.Window
 		for _, s := range resp.Scores {
 			u := users.Users[s.UserID]
-			scores = append(scores, ScoreRow{ExperimentID: cfg.Name, Attack: attackLabel(spec), UserID: s.UserID, Member: u.Member,
+			scores = append(scores, ScoreRow{ExperimentID: cfg.Name, Seed: int64(cfg.Seed), Attack: attackLabel(spec), UserID: s.UserID, Member: u.Member,
 				Canary: u.Canary, NAttackSamples: int64(samplesOf(requests, s.UserID)), NTrainSamples: int64(u.TrainDocs), NTrainTokens: int64(u.TrainTokens), NUserDocs: int64(u.TotalDocs), Score: s.Score})
 		}
 	}

@@ -5,8 +5,8 @@ import "fmt"
 // Quickstart is the quickstart experiment: sized to finish in minutes on 2
 // cores (pure-Go backend). Short documents, at most 8 per user, a
 // domain-adapted reference (stories260K fine-tuned on the users with fewer
-// than 5 mails), 2 epochs on the held-in users, samples scored on their
-// first 64 tokens.
+// than 5 mails), 2 epochs on the held-in users, every attacker sample
+// scored whole over the training windows (attack.max_tokens = 0).
 func Quickstart() Config {
 	c := Default()
 	c.Name = "quickstart"
@@ -14,7 +14,6 @@ func Quickstart() Config {
 	c.Split.MaxDocs = 8
 	c.Model.Pretrain, c.Model.PretrainSteps = "pool", 150
 	c.Train.Epochs, c.Train.LearningRate = 2, 3e-3
-	c.Attack.MaxTokens = 64
 	return c
 }
 
@@ -29,23 +28,41 @@ func Quick(dataset string) Config {
 	c.Split.MaxUsers, c.Split.MaxDocs = 30, 6
 	c.Model.PretrainSteps = 30
 	c.Train.SeqLen, c.Train.BatchSize, c.Train.EvalEvery = 48, 8, 10
-	c.Attack.MaxTokens = 48
 	c.Bootstrap = 200
 	return c
 }
 
 // PaperMinDocs is the user filter of the user inference paper (Kandpal et
-// al.): the fewest documents a user needs to take part, per dataset.
-var PaperMinDocs = map[string]int{"reddit": 100, "arxiv": 20, "enron": 100, "ccnews": 50, "email": 5, "shakespeare": 20}
+// al.): the fewest documents a user needs to take part, per dataset of the
+// paper (../shared/PAPERS.md section 1, "Setup (section 4.1, appendix D)":
+// ArXiv 20, Reddit 100, CC News 30, Enron 150).
+var PaperMinDocs = map[string]int{"arxiv": 20, "reddit": 100, "ccnews": 30, "enron": 150}
 
-// Full is a dataset at the paper's scale: the paper's user filter, whole
-// documents (128-token windows), 3 epochs, the reference adapted on the
-// users below the filter, every attacker sample scored. The base model is
+// fullMinDocs is Full's user filter for datasets the paper does not use:
+// privlm's choice, not a paper number.
+var fullMinDocs = map[string]int{"email": 5, "shakespeare": 20}
+
+// Full is a dataset at the paper's scale: the paper's user filter
+// (PaperMinDocs; for other datasets fullMinDocs), whole documents
+// (128-token windows), 3 epochs, the reference adapted on the users below
+// the filter, every attacker sample scored whole. The base model is
 // stories260K unless model.reference/model.tokenizer are set (the paper
 // fine-tunes GPT-Neo 125M: use a GPT-2/Llama checkpoint of that size on a
 // GPU backend).
+//
+// Our copies are far smaller than the paper's data: at the paper's filter,
+// our Enron (13 mailboxes) has 6 senders with 150 or more mails (the
+// paper's 136), our arxiv 11 first authors with 20 or more abstracts, our
+// reddit 430 users with 100 or more comments (counted on the converters'
+// output, before the split holds back validation users and attacker
+// samples), so Full("enron") attacks at most 6 users. A run that
+// attacks fewer than MinUsersForPaperScale users says so in its output and
+// in manifest.json's warnings.
 func Full(dataset string) (Config, error) {
 	minDocs, ok := PaperMinDocs[dataset]
+	if !ok {
+		minDocs, ok = fullMinDocs[dataset]
+	}
 	if !ok {
 		return Config{}, fmt.Errorf("experiment: no paper setting for dataset %q (have reddit, arxiv, enron, ccnews, email, shakespeare)", dataset)
 	}

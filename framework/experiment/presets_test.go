@@ -1,6 +1,7 @@
 package experiment_test
 
 import (
+	"math"
 	"testing"
 
 	"github.com/privlm/privlm/framework/experiment"
@@ -14,8 +15,8 @@ func TestPresetsValidate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if full.Split.MinDocs != experiment.PaperMinDocs[ds] {
-			t.Errorf("Full(%s): min_docs %d, want the paper's %d", ds, full.Split.MinDocs, experiment.PaperMinDocs[ds])
+		if want, ok := experiment.PaperMinDocs[ds]; ok && full.Split.MinDocs != want {
+			t.Errorf("Full(%s): min_docs %d, want the paper's %d", ds, full.Split.MinDocs, want)
 		}
 		for _, c := range []experiment.Config{experiment.Quick(ds), full} {
 			if _, err := experiment.Validate(c); err != nil {
@@ -28,5 +29,23 @@ func TestPresetsValidate(t *testing.T) {
 	}
 	if _, err := experiment.Validate(experiment.Quickstart()); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestPaperNumbers: the paper's user filter and headline numbers as
+// ../shared/PAPERS.md section 1 gives them (Setup; Results, GPT-Neo 125M).
+func TestPaperNumbers(t *testing.T) {
+	for ds, want := range map[string]int{"enron": 150, "ccnews": 30, "reddit": 100, "arxiv": 20} {
+		if got := experiment.PaperMinDocs[ds]; got != want {
+			t.Errorf("PaperMinDocs[%s] = %d, the paper's is %d", ds, got, want)
+		}
+	}
+	for ds, want := range map[string][3]float64{"reddit": {56.0, 1.47, 7.05}, "ccnews": {65.7, 4.33, 11.02}, "enron": {87.3, 4.41, 27.94}, "arxiv": {57.2, 2.24, 8.44}} {
+		p := experiment.PaperUserInference[ds]
+		for i, got := range []*float64{p.AUROC, p.TPRAt1FPR, p.TPRAt5FPR} {
+			if got == nil || math.Abs(*got*100-want[i]) > 1e-9 {
+				t.Errorf("%s: paper number %d is %v, want %v%%", ds, i, got, want[i])
+			}
+		}
 	}
 }

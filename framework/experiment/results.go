@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,7 +16,9 @@ import (
 
 // ScoreRow is one user's score under one attack (scores.parquet).
 type ScoreRow struct {
-	ExperimentID   string `parquet:"experiment_id" json:"experiment_id"`
+	ExperimentID string `parquet:"experiment_id" json:"experiment_id"`
+	// Seed is the run's seed (repeats run several).
+	Seed           int64  `parquet:"seed" json:"seed"`
 	Attack         string `parquet:"attack" json:"attack"`
 	UserID         string `parquet:"user_id" json:"user_id"`
 	Member         bool   `parquet:"member" json:"member"`
@@ -31,18 +34,42 @@ type ScoreRow struct {
 	Score     float64 `parquet:"score" json:"score"`
 }
 
-// MetricsRow summarises one attack (metrics.parquet).
+// User groups of metrics rows. The headline (printed summary, README and
+// notebook tables, ComparePaper) is GroupNonCanary: canary users are built
+// to be exposed and would inflate it; GroupAll is kept for completeness and
+// GroupCanary to show the canaries' exposure.
+const (
+	GroupAll       = "all"
+	GroupCanary    = "canary"
+	GroupNonCanary = "non_canary"
+)
+
+// MetricsRow summarises one attack over one group of users
+// (metrics.parquet). A TPR is nil (n/a) when the group has too few
+// non-members to estimate it: TPR at FPR f needs ceil(1/f) (see
+// metrics.MinNonMembers).
 type MetricsRow struct {
-	ExperimentID string  `parquet:"experiment_id" json:"experiment_id"`
-	Attack       string  `parquet:"attack" json:"attack"`
-	AUROC        float64 `parquet:"auroc" json:"auroc"`
-	AUROCLo      float64 `parquet:"auroc_lo" json:"auroc_lo"`
-	AUROCHi      float64 `parquet:"auroc_hi" json:"auroc_hi"`
-	TPRAt01FPR   float64 `parquet:"tpr_at_01fpr" json:"tpr_at_01fpr"`
-	TPRAt1FPR    float64 `parquet:"tpr_at_1fpr" json:"tpr_at_1fpr"`
-	TPRAt5FPR    float64 `parquet:"tpr_at_5fpr" json:"tpr_at_5fpr"`
-	NUsers       int64   `parquet:"n_users" json:"n_users"`
-	NMembers     int64   `parquet:"n_members" json:"n_members"`
+	ExperimentID string `parquet:"experiment_id" json:"experiment_id"`
+	// Seed is the run's seed; nil on a row pooled over repeats.
+	Seed *int64 `parquet:"seed,optional" json:"seed"`
+	// NSeeds is 1 for one run's row, N for a row pooled over N seeds: then
+	// AUROC is the seeds' mean, AUROCStd their sample standard deviation,
+	// AUROCLo/Hi a 95% interval over users and seeds (metrics.Pool), a TPR
+	// the seeds' mean (n/a if any seed lacks it), the counts the smallest
+	// of any seed.
+	NSeeds      int64    `parquet:"n_seeds" json:"n_seeds"`
+	Attack      string   `parquet:"attack" json:"attack"`
+	Group       string   `parquet:"group" json:"group"`
+	AUROC       float64  `parquet:"auroc" json:"auroc"`
+	AUROCLo     float64  `parquet:"auroc_lo" json:"auroc_lo"`
+	AUROCHi     float64  `parquet:"auroc_hi" json:"auroc_hi"`
+	AUROCStd    *float64 `parquet:"auroc_std,optional" json:"auroc_std,omitempty"`
+	TPRAt01FPR  *float64 `parquet:"tpr_at_01fpr,optional" json:"tpr_at_01fpr"`
+	TPRAt1FPR   *float64 `parquet:"tpr_at_1fpr,optional" json:"tpr_at_1fpr"`
+	TPRAt5FPR   *float64 `parquet:"tpr_at_5fpr,optional" json:"tpr_at_5fpr"`
+	NUsers      int64    `parquet:"n_users" json:"n_users"`
+	NMembers    int64    `parquet:"n_members" json:"n_members"`
+	NNonMembers int64    `parquet:"n_non_members" json:"n_non_members"`
 	// ValLoss is the attacked checkpoint's validation loss (mean token NLL).
 	ValLoss *float64 `parquet:"val_loss,optional" json:"val_loss,omitempty"`
 	// Epsilon is the run's tight (pld) epsilon, for DP runs.
@@ -68,29 +95,51 @@ func setOverlapColumns(rows []MetricsRow, r *data.OverlapReport) {
 	}
 }
 
+// Headline keeps the rows of the headline group (non_canary), in order;
+// when rows pooled over seeds are among them, only those.
+func Headline(rows []MetricsRow) []MetricsRow {
+	pooled := false
+	for _, r := range rows {
+		pooled = pooled || r.NSeeds > 1
+	}
+	var out []MetricsRow
+	for _, r := range rows {
+		if r.Group == GroupNonCanary && (!pooled || r.NSeeds > 1) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // DynamicsRow is one attack against one checkpoint kept during training
-// (dynamics.parquet, for attack.checkpoints = all).
+// (dynamics.parquet, for attack.checkpoints = all), over the headline
+// group (non_canary users).
 type DynamicsRow struct {
-	ExperimentID string  `parquet:"experiment_id" json:"experiment_id"`
-	Attack       string  `parquet:"attack" json:"attack"`
-	Step         int64   `parquet:"step" json:"step"`
-	ValLoss      float64 `parquet:"val_loss" json:"val_loss"`
-	AUROC        float64 `parquet:"auroc" json:"auroc"`
-	AUROCLo      float64 `parquet:"auroc_lo" json:"auroc_lo"`
-	AUROCHi      float64 `parquet:"auroc_hi" json:"auroc_hi"`
-	TPRAt1FPR    float64 `parquet:"tpr_at_1fpr" json:"tpr_at_1fpr"`
-	TPRAt5FPR    float64 `parquet:"tpr_at_5fpr" json:"tpr_at_5fpr"`
+	ExperimentID string   `parquet:"experiment_id" json:"experiment_id"`
+	Seed         int64    `parquet:"seed" json:"seed"`
+	Attack       string   `parquet:"attack" json:"attack"`
+	Step         int64    `parquet:"step" json:"step"`
+	ValLoss      float64  `parquet:"val_loss" json:"val_loss"`
+	AUROC        float64  `parquet:"auroc" json:"auroc"`
+	AUROCLo      float64  `parquet:"auroc_lo" json:"auroc_lo"`
+	AUROCHi      float64  `parquet:"auroc_hi" json:"auroc_hi"`
+	TPRAt1FPR    *float64 `parquet:"tpr_at_1fpr,optional" json:"tpr_at_1fpr"`
+	TPRAt5FPR    *float64 `parquet:"tpr_at_5fpr,optional" json:"tpr_at_5fpr"`
+	NMembers     int64    `parquet:"n_members" json:"n_members"`
+	NNonMembers  int64    `parquet:"n_non_members" json:"n_non_members"`
 }
 
 // Manifest records how a run was made (manifest.json).
 type Manifest struct {
-	ExperimentID  string            `json:"experiment_id"`
-	Config        Config            `json:"config"`
-	DatasetSource string            `json:"dataset_source"`
-	DatasetSHA256 string            `json:"dataset_sha256"`
-	Reference     string            `json:"reference_model"`
-	Tokenizer     string            `json:"tokenizer"`
-	Seed          uint64            `json:"seed"`
+	ExperimentID  string `json:"experiment_id"`
+	Config        Config `json:"config"`
+	DatasetSource string `json:"dataset_source"`
+	DatasetSHA256 string `json:"dataset_sha256"`
+	Reference     string `json:"reference_model"`
+	Tokenizer     string `json:"tokenizer"`
+	Seed          uint64 `json:"seed"`
+	// Seeds are the seeds of a run with repeats (per-seed runs in seed-N/).
+	Seeds         []uint64          `json:"seeds,omitempty"`
 	Plugins       map[string]string `json:"plugins"`
 	Backend       string            `json:"backend"`
 	Framework     buildinfo.Info    `json:"framework"`
@@ -101,9 +150,16 @@ type Manifest struct {
 	Epsilon       *float64          `json:"epsilon,omitempty"`
 	// AttackerOverlap is the split's attacker/training overlap check.
 	AttackerOverlap *data.OverlapReport `json:"attacker_overlap,omitempty"`
-	Finished        time.Time           `json:"finished"`
+	// Warnings are what a reader of the numbers must know (too few users, ...).
+	Warnings []string `json:"warnings"`
+	// Scoring is how the attacker's samples were scored (windows, cuts).
+	Scoring  ScoringInfo `json:"scoring"`
+	Finished time.Time   `json:"finished"`
 }
 
+// computeMetrics summarises each attack's scores over the groups all,
+// canary and non_canary (a group without both members and non-members has
+// no row; all must have both). The curves are the headline group's.
 func computeMetrics(cfg Config, scores []ScoreRow) ([]MetricsRow, map[string][]metrics.ROCPoint, error) {
 	byAttack := map[string][]ScoreRow{}
 	var order []string
@@ -116,21 +172,41 @@ func computeMetrics(cfg Config, scores []ScoreRow) ([]MetricsRow, map[string][]m
 	var rows []MetricsRow
 	curves := map[string][]metrics.ROCPoint{}
 	for _, a := range order {
-		var sc []float64
-		var mem []bool
-		for _, s := range byAttack[a] {
-			sc, mem = append(sc, s.Score), append(mem, s.Member)
+		for _, g := range []string{GroupAll, GroupCanary, GroupNonCanary} {
+			var sc []float64
+			var mem []bool
+			members := 0
+			for _, s := range byAttack[a] {
+				if inGroup(s, g) {
+					sc, mem = append(sc, s.Score), append(mem, s.Member)
+					if s.Member {
+						members++
+					}
+				}
+			}
+			if g != GroupAll && (members == 0 || members == len(sc)) {
+				continue
+			}
+			sum, err := metrics.Summarize(sc, mem, cfg.Bootstrap, cfg.Seed)
+			if err != nil {
+				return nil, nil, fmt.Errorf("experiment: attack %s, %s users: %w", a, g, err)
+			}
+			if g == GroupNonCanary {
+				curves[a], _ = metrics.ROC(sc, mem)
+			}
+			row := metricsRow(cfg.Name, a, g, sum)
+			seed := int64(cfg.Seed)
+			row.Seed, row.NSeeds = &seed, 1
+			rows = append(rows, row)
 		}
-		sum, err := metrics.Summarize(sc, mem, cfg.Bootstrap, cfg.Seed)
-		if err != nil {
-			return nil, nil, err
-		}
-		pts, _ := metrics.ROC(sc, mem)
-		curves[a] = pts
-		rows = append(rows, MetricsRow{ExperimentID: cfg.Name, Attack: a, AUROC: sum.AUROC, AUROCLo: sum.AUROCLo, AUROCHi: sum.AUROCHi,
-			TPRAt01FPR: sum.TPRAt01FPR, TPRAt1FPR: sum.TPRAt1FPR, TPRAt5FPR: sum.TPRAt5FPR, NUsers: int64(sum.NUsers), NMembers: int64(sum.NMembers)})
 	}
 	return rows, curves, nil
+}
+
+func metricsRow(experimentID, attack, group string, s metrics.Summary) MetricsRow {
+	return MetricsRow{ExperimentID: experimentID, Attack: attack, Group: group, AUROC: s.AUROC, AUROCLo: s.AUROCLo, AUROCHi: s.AUROCHi,
+		TPRAt01FPR: s.TPRAt01FPR, TPRAt1FPR: s.TPRAt1FPR, TPRAt5FPR: s.TPRAt5FPR,
+		NUsers: int64(s.NUsers), NMembers: int64(s.NMembers), NNonMembers: int64(s.NNonMembers)}
 }
 
 func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, curves map[string][]metrics.ROCPoint,
@@ -138,7 +214,8 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 	cfg := p.cfg
 	man := Manifest{ExperimentID: cfg.Name, Config: cfg, DatasetSource: p.source, DatasetSHA256: dataHash, Reference: p.reference,
 		Tokenizer: p.tokenizer, Seed: cfg.Seed, Plugins: p.versions, Backend: backend.Spec(cfg.Backend), Framework: buildinfo.Get(),
-		Mitigations: summaries, Settings: settings, Checkpoint: ft.Best, AttackerOverlap: p.overlap}
+		Mitigations: summaries, Settings: settings, Checkpoint: ft.Best, AttackerOverlap: p.overlap, Scoring: p.scoring,
+		Warnings: append([]string{}, p.warnings...)}
 	if ft.PrivacyReport != "" {
 		var rep map[string]any
 		if err := readJSONFile(ft.PrivacyReport, &rep); err == nil {
@@ -163,11 +240,18 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 		return Manifest{}, err
 	}
 	for _, format := range []string{"svg", "png"} {
-		img, err := metrics.ROCPlot("user inference: "+cfg.Name, metrics.SortedCurves(curves), format)
+		title := "user inference: " + cfg.Name + " (non-canary users)"
+		img, err := metrics.ROCPlot(title, metrics.SortedCurves(curves), format)
 		if err != nil {
 			return Manifest{}, err
 		}
 		if err := data.WriteBytes(filepath.Join(out, "roc."+format), img); err != nil {
+			return Manifest{}, err
+		}
+		if img, err = metrics.ROCLogLogPlot(title, metrics.SortedCurves(curves), format); err != nil {
+			return Manifest{}, err
+		}
+		if err := data.WriteBytes(filepath.Join(out, "roc_loglog."+format), img); err != nil {
 			return Manifest{}, err
 		}
 	}

@@ -383,7 +383,8 @@ func userSeed(u string) uint64 {
 	return h
 }
 
-// newOracle loads the target and the reference behind a caching oracle.
+// newOracle loads the target and the reference behind a caching oracle
+// that scores texts over the fine-tuning's windows (train.seq_len).
 func newOracle(p *plan, target string) (*oracle.LM, error) {
 	be, err := backend.New(p.cfg.Backend)
 	if err != nil {
@@ -397,12 +398,7 @@ func newOracle(p *plan, target string) (*oracle.LM, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := oracle.New(tm, rm, p.tok, 16)
-	if err != nil {
-		return nil, err
-	}
-	o.SetMaxTokens(p.cfg.Attack.MaxTokens)
-	return o, nil
+	return scoringOracle(p.cfg, tm, rm, p.tok)
 }
 
 func runAttack(ctx context.Context, p *plan, spec PluginSpec, o *oracle.LM, req plugin.AttackRequest) (plugin.AttackResponse, error) {

@@ -31,15 +31,16 @@ func TestSweep(t *testing.T) {
 	c.Set("split.attacker_fraction", "0.34")
 	c.Set("attacks", "loss")
 	out := t.TempDir()
-	rows, err := experiment.Sweep(context.Background(), c, []string{"attack.samples"}, map[string][]string{"attack.samples": {"1", "2"}}, out, nil)
+	all, err := experiment.Sweep(context.Background(), c, []string{"attack.samples"}, map[string][]string{"attack.samples": {"1", "2"}}, out, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 2 || rows[0].ExperimentID != "sweep/attack.samples=1" || rows[1].ExperimentID != "sweep/attack.samples=2" {
+	rows := experiment.Headline(all)
+	if len(all) != 4 || len(rows) != 2 || rows[0].ExperimentID != "sweep/attack.samples=1" || rows[1].ExperimentID != "sweep/attack.samples=2" {
 		t.Fatalf("rows %+v", rows)
 	}
 	table, err := data.ReadParquet[experiment.MetricsRow](filepath.Join(out, "sweep_metrics.parquet"))
-	if err != nil || len(table) != 2 || !reflect.DeepEqual(table[1], rows[1]) {
+	if err != nil || len(table) != 4 || !reflect.DeepEqual(table, all) {
 		t.Fatalf("sweep_metrics.parquet: %+v, %v", table, err)
 	}
 	// The points differ only in an attack key: one fine-tuning serves both.

@@ -3,6 +3,7 @@ package metrics
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -119,15 +120,19 @@ func TestSummarize(t *testing.T) {
 	if !(s.AUROCLo < s.AUROC && s.AUROC < s.AUROCHi) || s.AUROCHi-s.AUROCLo > 0.15 {
 		t.Errorf("CI [%v, %v] around %v", s.AUROCLo, s.AUROCHi, s.AUROC)
 	}
-	if s2, _ := Summarize(scores, member, 500, 1); s2 != s {
+	if s2, _ := Summarize(scores, member, 500, 1); !reflect.DeepEqual(s2, s) {
 		t.Error("the same seed gave another bootstrap")
 	}
-	if !(s.TPRAt01FPR <= s.TPRAt1FPR && s.TPRAt1FPR <= s.TPRAt5FPR && s.TPRAt5FPR < 1) {
-		t.Errorf("TPRs %v %v %v not increasing", s.TPRAt01FPR, s.TPRAt1FPR, s.TPRAt5FPR)
+	// 200 non-members: TPR at 1% and 5% FPR, none at 0.1%.
+	if s.NNonMembers != 200 || s.NMembers != 200 || s.TPRAt01FPR != nil || s.TPRAt1FPR == nil || s.TPRAt5FPR == nil {
+		t.Fatalf("support: %+v", s)
 	}
-	// Perfect separation: AUROC 1, CI [1, 1], TPR 1 at any FPR.
+	if !(*s.TPRAt1FPR <= *s.TPRAt5FPR && *s.TPRAt5FPR < 1) {
+		t.Errorf("TPRs %v %v not increasing", *s.TPRAt1FPR, *s.TPRAt5FPR)
+	}
+	// Perfect separation: AUROC 1, CI [1, 1].
 	perfect, _ := Summarize([]float64{0, 1, 2, 3}, []bool{false, false, true, true}, 100, 1)
-	if perfect.AUROC != 1 || perfect.AUROCLo != 1 || perfect.TPRAt01FPR != 1 {
+	if perfect.AUROC != 1 || perfect.AUROCLo != 1 {
 		t.Errorf("perfect %+v", perfect)
 	}
 	if _, err := Summarize([]float64{1, 2}, []bool{true, true}, 10, 1); err == nil {
@@ -146,6 +151,10 @@ func TestPlots(t *testing.T) {
 		img, err := ROCPlot("ROC", []Curve{{"loss", pts}}, format)
 		if err != nil || len(img) < 100 {
 			t.Fatalf("%s ROC plot: %d bytes, %v", format, len(img), err)
+		}
+		img, err = ROCLogLogPlot("ROC", []Curve{{"loss", pts}}, format)
+		if err != nil || len(img) < 100 {
+			t.Fatalf("%s log-log ROC plot: %d bytes, %v", format, len(img), err)
 		}
 		if format == "svg" && !bytes.Contains(img, []byte("<svg")) {
 			t.Errorf("not an SVG")
@@ -181,5 +190,100 @@ func TestLinePlotAndSeriesOf(t *testing.T) {
 	}
 	if _, err := LinePlot(Axes{LogX: true}, []Series{{"zero", []float64{0}, []float64{1}}}, "png"); err == nil {
 		t.Error("x = 0 plotted on a log axis")
+	}
+}
+
+// TestTPRNeedsSupport: TPR at FPR f is reported only with at least
+// ceil(1/f) non-members; at 19 non-members TPR at 0.1%, 1% and 5% FPR are
+// all n/a (they would all be TPR at FPR 0), at 20 the 5% one exists.
+func TestTPRNeedsSupport(t *testing.T) {
+	for _, tc := range []struct {
+		fpr  float64
+		want int
+	}{{0.001, 1000}, {0.01, 100}, {0.05, 20}, {0.1, 10}, {0.5, 2}, {1, 1}} {
+		if got := MinNonMembers(tc.fpr); got != tc.want {
+			t.Errorf("MinNonMembers(%v) = %d, want %d", tc.fpr, got, tc.want)
+		}
+	}
+	scoresWith := func(nNeg int) ([]float64, []bool) {
+		var sc []float64
+		var mem []bool
+		for i := range nNeg {
+			sc, mem = append(sc, float64(i)), append(mem, false)
+		}
+		for i := range 30 {
+			sc, mem = append(sc, float64(i)+5.5), append(mem, true)
+		}
+		return sc, mem
+	}
+	for _, tc := range []struct {
+		nNeg              int
+		has01, has1, has5 bool
+	}{{19, false, false, false}, {20, false, false, true}, {99, false, false, true}, {100, false, true, true}, {1000, true, true, true}} {
+		sc, mem := scoresWith(tc.nNeg)
+		s, err := Summarize(sc, mem, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (s.TPRAt01FPR != nil) != tc.has01 || (s.TPRAt1FPR != nil) != tc.has1 || (s.TPRAt5FPR != nil) != tc.has5 {
+			t.Errorf("%d non-members: TPR at 0.1%%/1%%/5%% present %v/%v/%v, want %v/%v/%v", tc.nNeg,
+				s.TPRAt01FPR != nil, s.TPRAt1FPR != nil, s.TPRAt5FPR != nil, tc.has01, tc.has1, tc.has5)
+		}
+		if s.NNonMembers != tc.nNeg || s.NMembers != 30 {
+			t.Errorf("%d non-members: support %d/%d", tc.nNeg, s.NMembers, s.NNonMembers)
+		}
+		pts, _ := ROC(sc, mem)
+		if s.TPRAt5FPR != nil && *s.TPRAt5FPR != TPRAtFPR(pts, 0.05) {
+			t.Errorf("%d non-members: TPR at 5%% FPR %v, want %v", tc.nNeg, *s.TPRAt5FPR, TPRAtFPR(pts, 0.05))
+		}
+	}
+}
+
+// TestPool: mean and sample std of the runs' AUROCs (checked by hand), and
+// an interval that covers the spread between seeds (runs disagreeing
+// widely give a wide interval, beyond either run's own bootstrap interval)
+// and the spread between users (identical runs still give a user-level
+// interval, close to Summarize's).
+func TestPool(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	run := func(shift float64, n int) Labelled {
+		var l Labelled
+		for i := range n {
+			m := i%2 == 0
+			s := r.NormFloat64()
+			if m {
+				s += shift
+			}
+			l.Users, l.Scores, l.Member = append(l.Users, fmt.Sprint("u", i)), append(l.Scores, s), append(l.Member, m)
+		}
+		return l
+	}
+	low, high := run(0, 200), run(2, 200)
+	p, err := Pool([]Labelled{low, high}, 2000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := AUROC(low.Scores, low.Member)
+	b, _ := AUROC(high.Scores, high.Member)
+	if math.Abs(p.MeanAUROC-(a+b)/2) > 1e-12 || math.Abs(p.StdAUROC-math.Abs(a-b)/math.Sqrt2) > 1e-12 {
+		t.Errorf("mean %v std %v, want %v and %v", p.MeanAUROC, p.StdAUROC, (a+b)/2, math.Abs(a-b)/math.Sqrt2)
+	}
+	sa, _ := Summarize(low.Scores, low.Member, 2000, 1)
+	sb, _ := Summarize(high.Scores, high.Member, 2000, 1)
+	if !(p.AUROCLo < sa.AUROCHi && p.AUROCHi > sb.AUROCLo && p.AUROCLo <= a+0.01 && p.AUROCHi >= b-0.01) {
+		t.Errorf("pooled interval [%v, %v] does not cover the seeds' AUROCs %v and %v", p.AUROCLo, p.AUROCHi, a, b)
+	}
+	// Identical runs: no seed spread, the users' spread remains (as wide as
+	// one run's bootstrap: averaging over seeds that share users does not
+	// narrow it).
+	same, _ := Pool([]Labelled{low, low, low}, 2000, 1)
+	if same.StdAUROC != 0 || !(same.AUROCLo < a && a < same.AUROCHi) {
+		t.Errorf("identical runs: std %v, interval [%v, %v] around %v", same.StdAUROC, same.AUROCLo, same.AUROCHi, a)
+	}
+	if w, ws := same.AUROCHi-same.AUROCLo, sa.AUROCHi-sa.AUROCLo; w < 0.8*ws || w > 1.25*ws {
+		t.Errorf("identical runs: pooled width %v, one run's bootstrap width %v", w, ws)
+	}
+	if _, err := Pool([]Labelled{low}, 10, 1); err == nil {
+		t.Error("one run pooled")
 	}
 }

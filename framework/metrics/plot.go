@@ -50,6 +50,52 @@ func ROCPlot(title string, curves []Curve, format string) ([]byte, error) {
 	return render(p, format)
 }
 
+// ROCLogLogPlot draws ROC curves on log-log axes, the convention since
+// LiRA (Carlini et al. 2022) for reading attacks at low FPR. A log axis
+// cannot show 0: rates below the floor (half the smallest positive rate of
+// any curve, at least 1e-5) are drawn at the floor, which the axes start at.
+func ROCLogLogPlot(title string, curves []Curve, format string) ([]byte, error) {
+	floor := 1.0
+	for _, c := range curves {
+		for _, pt := range c.Points {
+			for _, v := range []float64{pt.FPR, pt.TPR} {
+				if v > 0 {
+					floor = min(floor, v/2)
+				}
+			}
+		}
+	}
+	floor = max(floor, 1e-5)
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "false positive rate (log)"
+	p.Y.Label.Text = "true positive rate (log)"
+	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = floor, 1, floor, 1
+	chance, _ := plotter.NewLine(plotter.XYs{{X: floor, Y: floor}, {X: 1, Y: 1}})
+	chance.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}
+	chance.Color = color.Gray{Y: 150}
+	p.Add(chance)
+	for i, c := range curves {
+		xy := make(plotter.XYs, len(c.Points))
+		for j, pt := range c.Points {
+			xy[j].X, xy[j].Y = max(pt.FPR, floor), max(pt.TPR, floor)
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return nil, err
+		}
+		l.Color = plotutil.Color(i)
+		l.Width = vg.Points(1.5)
+		p.Add(l)
+		p.Legend.Add(c.Label, l)
+	}
+	p.Legend.Left, p.Legend.Top = false, false
+	p.Legend.YOffs = vg.Points(12)
+	return render(p, format)
+}
+
 // HistogramPlot draws the score distributions of members and non-members.
 func HistogramPlot(title string, scores []float64, member []bool, format string) ([]byte, error) {
 	var in, out plotter.Values

@@ -11,7 +11,7 @@ import (
 
 // tableCells formats a slice of structs: column names from the parquet
 // tags (else json tags, else field names), numbers to 4 significant digits,
-// absent optional values as "-".
+// absent optional values (a TPR without support, no epsilon) as "n/a".
 func tableCells(v reflect.Value) (head []string, cells [][]string) {
 	t := v.Type().Elem()
 	var fields []int
@@ -43,7 +43,7 @@ func tableCells(v reflect.Value) (head []string, cells [][]string) {
 func formatValue(v reflect.Value) string {
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
-			return "-"
+			return "n/a"
 		}
 		v = v.Elem()
 	}

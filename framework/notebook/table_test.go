@@ -18,7 +18,7 @@ func TestTableCells(t *testing.T) {
 	if want := []string{"name", "auroc", "epsilon", "count"}; !reflect.DeepEqual(head, want) {
 		t.Errorf("head %v, want %v", head, want)
 	}
-	if want := [][]string{{"a", "0.6123", "7.991", "3"}, {"b", "0.5", "-", "4"}}; !reflect.DeepEqual(cells, want) {
+	if want := [][]string{{"a", "0.6123", "7.991", "3"}, {"b", "0.5", "n/a", "4"}}; !reflect.DeepEqual(cells, want) {
 		t.Errorf("cells %v, want %v", cells, want)
 	}
 }

@@ -1,12 +1,19 @@
 // Package oracle is the host side of the attack threat model: it answers
 // log-likelihoods of texts under the target and reference models and
 // nothing else, and is what attack plugins reach through the plugin broker.
+//
+// A text is scored the way fine-tuning saw it: cut into the same token
+// windows as training (data.Chunk: BOS, then at most window tokens), every
+// token scored exactly once, the log-likelihood summed over the windows.
+// The oracle never truncates a text; cutting samples short is the caller's
+// explicit choice (experiment's attack.max_tokens).
 package oracle
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/privlm/privlm/framework/data"
 	"github.com/privlm/privlm/framework/lm"
 	"github.com/privlm/privlm/framework/plugin"
 	"github.com/privlm/privlm/framework/tokenizer"
@@ -17,14 +24,16 @@ import (
 type LM struct {
 	tok                  tokenizer.Tokenizer
 	target, reference    *lm.Scorer
-	maxTokens            int
+	window               int
 	cache                map[plugin.Model]map[string][]float64
 	Calls, TextsAnswered int
 }
 
 // New returns an oracle over a target and a reference model that share a
-// tokenizer. Texts longer than the models' context are truncated to it.
-func New(target, reference *lm.Model, tok tokenizer.Tokenizer, batch int) (*LM, error) {
+// tokenizer. window is the fine-tuning's window (train.seq_len): texts are
+// scored over windows of that many tokens, as training cut them; window <= 0
+// or above the models' context means the context (as training caps it).
+func New(target, reference *lm.Model, tok tokenizer.Tokenizer, window, batch int) (*LM, error) {
 	ts, err := target.NewScorer(batch)
 	if err != nil {
 		return nil, err
@@ -33,23 +42,22 @@ func New(target, reference *lm.Model, tok tokenizer.Tokenizer, batch int) (*LM, 
 	if err != nil {
 		return nil, err
 	}
-	return &LM{tok: tok, target: ts, reference: rs, maxTokens: min(target.Config.MaxSeqLen, reference.Config.MaxSeqLen),
+	context := min(target.Config.MaxSeqLen, reference.Config.MaxSeqLen)
+	if window <= 0 || window > context {
+		window = context
+	}
+	return &LM{tok: tok, target: ts, reference: rs, window: window,
 		cache: map[plugin.Model]map[string][]float64{}}, nil
 }
 
-// SetMaxTokens truncates scored texts to n tokens after BOS (n <= 0 or above
-// the models' context: the context).
-func (o *LM) SetMaxTokens(n int) {
-	if n > 0 && n < o.maxTokens {
-		o.maxTokens = n
-		o.cache = map[plugin.Model]map[string][]float64{}
-	}
-}
+// Window is the number of tokens per scored window (after BOS).
+func (o *LM) Window() int { return o.window }
 
-// Encode is the encoding the oracle scores: BOS, then at most the context's tokens.
-func (o *LM) Encode(text string) []int {
-	ids := append([]int{o.tok.BOS()}, o.tok.Encode(text)...)
-	return ids[:min(len(ids), o.maxTokens+1)]
+// Windows is what the oracle scores for a text: the windows fine-tuning
+// trains on (data.Chunk), each BOS then at most Window() tokens. A text
+// that encodes to nothing has no window and scores 0 over 0 tokens.
+func (o *LM) Windows(text string) [][]int {
+	return data.Chunk(o.tok, text, o.window)
 }
 
 // LogLikelihood implements plugin.Oracle.
@@ -71,23 +79,33 @@ func (o *LM) LogLikelihood(ctx context.Context, model plugin.Model, texts []stri
 		cache = map[string][]float64{}
 		o.cache[model] = cache
 	}
+	// Every window of every text not yet scored, in one batch; owner[k] is
+	// the text of window k (windows of a text stay in order).
 	var missing []string
 	var seqs [][]int
+	var owner []int
 	seen := map[string]bool{}
 	for _, t := range texts {
 		if _, ok := cache[t]; !ok && !seen[t] {
 			seen[t] = true
+			for _, w := range o.Windows(t) {
+				seqs = append(seqs, w)
+				owner = append(owner, len(missing))
+			}
 			missing = append(missing, t)
-			seqs = append(seqs, o.Encode(t))
 		}
 	}
-	if len(seqs) > 0 {
+	if len(missing) > 0 {
 		got, err := s.TokenLogProbs(seqs)
 		if err != nil {
 			return nil, err
 		}
+		joined := make([][]float64, len(missing))
+		for k, lp := range got {
+			joined[owner[k]] = append(joined[owner[k]], lp...)
+		}
 		for i, t := range missing {
-			cache[t] = got[i]
+			cache[t] = joined[i]
 		}
 	}
 	lps := make([][]float64, len(texts))

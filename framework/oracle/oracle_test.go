@@ -60,7 +60,7 @@ func models(tb testing.TB) (*lm.Model, *lm.Model, tokenizer.Tokenizer) {
 // a separate process, gives exactly the scores computed in-process.
 func TestUserInferenceThroughPlugin(t *testing.T) {
 	target, ref, tok := models(t)
-	o, err := New(target, ref, tok, 8)
+	o, err := New(target, ref, tok, 0, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func benchTexts(tok tokenizer.Tokenizer, n, tokens int) []string {
 // beside the same scoring in-process.
 func BenchmarkOracleRoundTrip(b *testing.B) {
 	target, ref, tok := models(b)
-	o, err := New(target, ref, tok, 32)
+	o, err := New(target, ref, tok, 0, 32)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -167,4 +167,93 @@ func devNull(tb testing.TB) *os.File {
 	}
 	tb.Cleanup(func() { f.Close() })
 	return f
+}
+
+// naiveWindowScore scores a text the naive way: encode, cut into windows of
+// window tokens by hand, score each window alone (one scorer call per
+// window, batch 1), add up.
+func naiveWindowScore(tb testing.TB, m *lm.Model, tok tokenizer.Tokenizer, text string, window int) (float64, int) {
+	tb.Helper()
+	s, err := m.NewScorer(1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ids := tok.Encode(text)
+	sum, n := 0.0, 0
+	for start := 0; start < len(ids); start += window {
+		seq := append([]int{tok.BOS()}, ids[start:min(start+window, len(ids))]...)
+		lp, err := s.TokenLogProbs([][]int{seq})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, v := range lp[0] {
+			sum += v
+		}
+		n += len(lp[0])
+	}
+	return sum, n
+}
+
+// TestScoresWholeTextOverTrainingWindows: a long text's log-likelihood is
+// the sum over its training windows scored separately, every token once,
+// for windows shorter than the context and for a text longer than the
+// context (which the oracle once truncated or refused).
+func TestScoresWholeTextOverTrainingWindows(t *testing.T) {
+	target, ref, tok := models(t)
+	long := benchTexts(tok, 1, 1200)[0] // more than stories260K's 512-token context
+	medium := benchTexts(tok, 1, 150)[0]
+	for _, tc := range []struct {
+		name   string
+		window int
+		text   string
+	}{
+		{"150 tokens, window 64", 64, medium},
+		{"150 tokens, window 48", 48, medium},
+		{"1200 tokens, window = context", 0, long},
+		{"1200 tokens, window 100", 100, long},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := New(target, ref, tok, tc.window, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := o.LogLikelihood(context.Background(), plugin.Target, []string{"a short one.", tc.text}, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nTok := len(tok.Encode(tc.text))
+			if got[1].NumTokens != nTok || len(got[1].TokenLogProbs) != nTok {
+				t.Errorf("scored %d tokens (%d per-token values), the text has %d", got[1].NumTokens, len(got[1].TokenLogProbs), nTok)
+			}
+			want, n := naiveWindowScore(t, target, tok, tc.text, o.Window())
+			if n != nTok {
+				t.Fatalf("naive reference scored %d of %d tokens", n, nTok)
+			}
+			if d := got[1].LogLik - want; d > 1e-3 || d < -1e-3 {
+				t.Errorf("log-likelihood %v, sum over windows scored separately %v", got[1].LogLik, want)
+			}
+			sum := 0.0
+			for _, v := range got[1].TokenLogProbs {
+				sum += v
+			}
+			if d := sum - got[1].LogLik; d > 1e-9 || d < -1e-9 {
+				t.Errorf("per-token values sum to %v, log-likelihood %v", sum, got[1].LogLik)
+			}
+		})
+	}
+}
+
+// TestWindowIsTrainingSeqLen: the oracle's window is the fine-tuning's
+// seq_len, capped at the context as training caps it.
+func TestWindowIsTrainingSeqLen(t *testing.T) {
+	target, ref, tok := models(t)
+	for _, tc := range []struct{ seqLen, want int }{{64, 64}, {48, 48}, {0, target.Config.MaxSeqLen}, {4096, target.Config.MaxSeqLen}} {
+		o, err := New(target, ref, tok, tc.seqLen, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Window() != tc.want {
+			t.Errorf("seq_len %d: window %d, want %d", tc.seqLen, o.Window(), tc.want)
+		}
+	}
 }

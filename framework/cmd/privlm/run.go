@@ -119,21 +119,35 @@ func execute(cfg experiment.Config, out string, asJSON bool, e *env) error {
 		fmt.Fprintf(e.stdout, "\n%s\n", experiment.OverlapSummary(*res.Manifest.AttackerOverlap))
 	}
 	if !asJSON {
-		fmt.Fprintf(e.stdout, "\nresults in %s: scores.parquet, metrics.parquet, training_log.parquet, roc.svg, roc.png, manifest.json (%.0fs)\n", out, res.Duration.Seconds())
+		for _, w := range res.Manifest.Warnings {
+			fmt.Fprintf(e.stdout, "warning: %s\n", w)
+		}
+		fmt.Fprintf(e.stdout, "\nresults in %s: scores.parquet, metrics.parquet, training_log.parquet, roc.svg, roc.png, roc_loglog.svg, roc_loglog.png, manifest.json (%.0fs)\n", out, res.Duration.Seconds())
 	}
 	return nil
 }
 
+// printMetrics prints the headline rows (non-canary users; every group is
+// in metrics.parquet); a TPR without the non-members to estimate it is n/a.
 func printMetrics(w io.Writer, rows []experiment.MetricsRow, asJSON bool) {
 	if asJSON {
 		json.NewEncoder(w).Encode(rows)
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	io.WriteString(tw, "EXPERIMENT\tATTACK\tAUROC\t95% CI\tTPR@0.1%FPR\tTPR@1%FPR\tTPR@5%FPR\tUSERS (MEMBERS)\n")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%.3f\t[%.3f, %.3f]\t%.3f\t%.3f\t%.3f\t%d (%d)\n", r.ExperimentID, r.Attack, r.AUROC, r.AUROCLo, r.AUROCHi,
-			r.TPRAt01FPR, r.TPRAt1FPR, r.TPRAt5FPR, r.NUsers, r.NMembers)
+	io.WriteString(tw, "EXPERIMENT\tATTACK\tAUROC\t95% CI\tTPR@0.1%FPR\tTPR@1%FPR\tTPR@5%FPR\tMEMBERS\tNON-MEMBERS\n")
+	for _, r := range experiment.Headline(rows) {
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t[%.3f, %.3f]\t%s\t%s\t%s\t%d\t%d\n", r.ExperimentID, r.Attack, r.AUROC, r.AUROCLo, r.AUROCHi,
+			rate(r.TPRAt01FPR), rate(r.TPRAt1FPR), rate(r.TPRAt5FPR), r.NMembers, r.NNonMembers)
 	}
 	tw.Flush()
+	fmt.Fprintln(w, "(non-canary users; TPR at FPR f needs ceil(1/f) non-members, else n/a; every group (all, canary, non_canary) is in metrics.parquet)")
+}
+
+// rate formats an optional rate: n/a when absent.
+func rate(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.3f", *v)
 }

@@ -1,0 +1,165 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/privlm/privlm/framework/data"
+	"github.com/privlm/privlm/framework/metrics"
+)
+
+// run is one run, or with cfg.Repeats > 1 the repeats: runOnce under seeds
+// cfg.Seed, cfg.Seed+1, ... into out/seed-<seed>, sharing the stages
+// directory, so stages whose key has no seed (the dataset) run once; the
+// split, mitigations, reference pretraining (its pool comes from the
+// split, its training order from the seed), fine-tuning and attacks run
+// per seed. out gets metrics.parquet with every seed's rows (seed column)
+// and the rows pooled over seeds (n_seeds = N, seed null: mean, std and a
+// 95% interval over users and seeds, metrics.Pool), scores.parquet with
+// every seed's scores, and manifest.json (the config, the seeds, every
+// seed's warnings); each seed-<seed> folder is a whole run (plots
+// included).
+func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*Result, error) {
+	if cfg.Repeats <= 1 {
+		return runOnce(ctx, cfg, out, stages, log)
+	}
+	if log == nil {
+		log = io.Discard
+	}
+	if _, err := Validate(cfg); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	var all *Result
+	var scores []ScoreRow
+	perSeed := map[uint64][]ScoreRow{}
+	var seeds []uint64
+	for i := range cfg.Repeats {
+		c := cfg
+		c.Seed, c.Repeats = cfg.Seed+uint64(i), 0
+		fmt.Fprintf(log, "privlm: repeat %d/%d: seed %d\n", i+1, cfg.Repeats, c.Seed)
+		res, err := runOnce(ctx, c, filepath.Join(out, fmt.Sprintf("seed-%d", c.Seed)), stages, log)
+		if err != nil {
+			return nil, fmt.Errorf("seed %d: %w", c.Seed, err)
+		}
+		sc, err := data.ReadParquet[ScoreRow](filepath.Join(res.OutDir, "scores.parquet"))
+		if err != nil {
+			return nil, err
+		}
+		seeds = append(seeds, c.Seed)
+		perSeed[c.Seed] = sc
+		scores = append(scores, sc...)
+		if all == nil {
+			all = &Result{OutDir: out, Manifest: res.Manifest}
+			all.Manifest.Config, all.Manifest.Seed, all.Manifest.Warnings = cfg, cfg.Seed, nil
+		}
+		all.Metrics = append(all.Metrics, res.Metrics...)
+		all.Dynamics = append(all.Dynamics, res.Dynamics...)
+		for _, w := range res.Manifest.Warnings {
+			if !slices.Contains(all.Manifest.Warnings, w) {
+				all.Manifest.Warnings = append(all.Manifest.Warnings, w)
+			}
+		}
+	}
+	pooled, err := poolSeeds(cfg, seeds, perSeed, all.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	all.Metrics = append(all.Metrics, pooled...)
+	all.Manifest.Seeds = seeds
+	all.Manifest.Finished = time.Now().UTC()
+	if err := data.WriteParquet(filepath.Join(out, "scores.parquet"), scores); err != nil {
+		return nil, err
+	}
+	if err := data.WriteParquet(filepath.Join(out, "metrics.parquet"), all.Metrics); err != nil {
+		return nil, err
+	}
+	if all.Dynamics != nil {
+		if err := data.WriteParquet(filepath.Join(out, "dynamics.parquet"), all.Dynamics); err != nil {
+			return nil, err
+		}
+	}
+	if err := data.WriteJSON(filepath.Join(out, "manifest.json"), all.Manifest); err != nil {
+		return nil, err
+	}
+	all.Duration = time.Since(start)
+	return all, nil
+}
+
+// poolSeeds makes one pooled row per (attack, group) that every seed has.
+func poolSeeds(cfg Config, seeds []uint64, perSeed map[uint64][]ScoreRow, rows []MetricsRow) ([]MetricsRow, error) {
+	type key struct{ attack, group string }
+	bySeed := map[key][]MetricsRow{}
+	var order []key
+	for _, r := range rows {
+		k := key{r.Attack, r.Group}
+		if _, ok := bySeed[k]; !ok {
+			order = append(order, k)
+		}
+		bySeed[k] = append(bySeed[k], r)
+	}
+	var out []MetricsRow
+	for _, k := range order {
+		rs := bySeed[k]
+		if len(rs) != len(seeds) {
+			continue // a group (canary) some seed has no row for
+		}
+		runs := make([]metrics.Labelled, len(seeds))
+		for i, s := range seeds {
+			for _, sc := range perSeed[s] {
+				if sc.Attack == k.attack && inGroup(sc, k.group) {
+					runs[i].Users = append(runs[i].Users, sc.UserID)
+					runs[i].Scores = append(runs[i].Scores, sc.Score)
+					runs[i].Member = append(runs[i].Member, sc.Member)
+				}
+			}
+		}
+		p, err := metrics.Pool(runs, cfg.Bootstrap, cfg.Seed)
+		if err != nil {
+			return nil, fmt.Errorf("experiment: pooling %s, %s users: %w", k.attack, k.group, err)
+		}
+		std := p.StdAUROC
+		row := MetricsRow{ExperimentID: cfg.Name, NSeeds: int64(len(seeds)), Attack: k.attack, Group: k.group,
+			AUROC: p.MeanAUROC, AUROCLo: p.AUROCLo, AUROCHi: p.AUROCHi, AUROCStd: &std,
+			TPRAt01FPR: meanOrNil(rs, func(r MetricsRow) *float64 { return r.TPRAt01FPR }),
+			TPRAt1FPR:  meanOrNil(rs, func(r MetricsRow) *float64 { return r.TPRAt1FPR }),
+			TPRAt5FPR:  meanOrNil(rs, func(r MetricsRow) *float64 { return r.TPRAt5FPR }),
+			ValLoss:    meanOrNil(rs, func(r MetricsRow) *float64 { return r.ValLoss }),
+			Epsilon:    meanOrNil(rs, func(r MetricsRow) *float64 { return r.Epsilon }),
+			NUsers:     rs[0].NUsers, NMembers: rs[0].NMembers, NNonMembers: rs[0].NNonMembers}
+		for _, r := range rs[1:] {
+			row.NUsers, row.NMembers, row.NNonMembers = min(row.NUsers, r.NUsers), min(row.NMembers, r.NMembers), min(row.NNonMembers, r.NNonMembers)
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// inGroup says whether a user belongs to a metrics group.
+func inGroup(s ScoreRow, group string) bool {
+	switch group {
+	case GroupCanary:
+		return s.Canary
+	case GroupNonCanary:
+		return !s.Canary
+	}
+	return true
+}
+
+// meanOrNil is the mean of an optional value over rows, nil if any lacks it.
+func meanOrNil(rows []MetricsRow, get func(MetricsRow) *float64) *float64 {
+	sum := 0.0
+	for _, r := range rows {
+		v := get(r)
+		if v == nil {
+			return nil
+		}
+		sum += *v
+	}
+	m := sum / float64(len(rows))
+	return &m
+}
