@@ -120,7 +120,7 @@ func RunClassifier(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, devRecs []da
 	q := math.Min(1, float64(cfg.BatchSize)/float64(N))
 	sigma := cfg.Sigma
 	if cfg.DP == "example" && sigma == 0 {
-		acc, err := privacy.Lookup(cfg.Accountant)
+		acc, err := privacy.Parse(cfg.Accountant)
 		if err != nil {
 			return ClassResult{}, err
 		}

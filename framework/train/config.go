@@ -88,7 +88,7 @@ func (c Config) Validate() error {
 		if !(c.Delta > 0 && c.Delta < 1) {
 			return fmt.Errorf("train: delta = %v, want 0 < delta < 1", c.Delta)
 		}
-		if _, err := privacy.Lookup(c.Accountant); err != nil {
+		if _, err := privacy.Parse(c.Accountant); err != nil {
 			return fmt.Errorf("train: accountant: %w", err)
 		}
 	}

@@ -135,7 +135,7 @@ func Run(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, valRecs []data.Record,
 		if st.Sigma > 0 {
 			sigma = st.Sigma
 		} else {
-			acc, _ := privacy.Lookup(cfg.Accountant)
+			acc, _ := privacy.Parse(cfg.Accountant)
 			sigma, _, err = privacy.Sigma(acc, privacy.Bisection, cfg.TargetEpsilon, cfg.Delta, sampler.q(), totalSteps)
 			if err != nil {
 				return Result{}, fmt.Errorf("train: calibrating the noise: %w", err)
