@@ -133,4 +133,28 @@ func printMetrics(w io.Writer, rows []experiment.MetricsRow, asJSON bool) {
 			r.TPRAt01FPR, r.TPRAt1FPR, r.TPRAt5FPR, r.NUsers, r.NMembers)
 	}
 	tw.Flush()
+	printPrivacy(w, rows)
+}
+
+// printPrivacy says what each DP experiment's epsilon protects: the unit's
+// epsilon, and for dp=example a whole document's and a whole user's.
+func printPrivacy(w io.Writer, rows []experiment.MetricsRow) {
+	seen := map[string]bool{}
+	opt := func(v *float64) string {
+		if v == nil {
+			return "unbounded"
+		}
+		return fmt.Sprintf("%.3g", *v)
+	}
+	for _, r := range rows {
+		if r.Epsilon == nil || r.Delta == nil || seen[r.ExperimentID] {
+			continue
+		}
+		seen[r.ExperimentID] = true
+		fmt.Fprintf(w, "%s: DP (dp=%s) epsilon %.3g per %s at delta %g (%s)", r.ExperimentID, r.DPLevel, *r.Epsilon, r.DPUnit, *r.Delta, r.Accountant)
+		if r.DPUnit == "window" {
+			fmt.Fprintf(w, "; a whole document: %s, a whole user: %s (group bounds for the largest)", opt(r.EpsilonDocument), opt(r.EpsilonUser))
+		}
+		fmt.Fprintln(w)
+	}
 }
