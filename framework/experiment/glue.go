@@ -49,6 +49,13 @@ func (c GLUEConfig) WithDP(accountant string, epsilon float64) GLUEConfig {
 	return c
 }
 
+// WithNoiseSearch returns c calibrating its noise with search
+// (train.SearchBisection or train.SearchEWTune).
+func (c GLUEConfig) WithNoiseSearch(search string) GLUEConfig {
+	c.Train.NoiseSearch = search
+	return c
+}
+
 // WithEWTuneRecipe returns c calibrated as EW-Tune does: its grid search,
 // and its step count epochs x floor(N/batch) (Train.Steps 0, Train.Epochs
 // epochs). accountant "ew", "prv" or "rdp" names EW-Tune's accountants
