@@ -235,7 +235,9 @@ func Run(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, valRecs []data.Record,
 	res := Result{Best: filepath.Join(opts.OutputDir, bestDir), BestStep: st.BestStep, BestValLoss: st.BestValLoss,
 		Checkpoints: st.Checkpoints, Log: logPath, Steps: st.Step, StoppedEarly: st.StoppedEarly}
 	if cfg.DP != "none" {
-		rep, err := NewPrivacyReport(cfg, cal, sampler.q(), st.Step)
+		repCfg := cfg
+		repCfg.SeqLen = window // the window actually cut (at most the model's context)
+		rep, err := NewPrivacyReport(repCfg, cal, sampler.q(), st.Step)
 		if err != nil {
 			return Result{}, err
 		}
