@@ -3,13 +3,16 @@ package experiment
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/privlm/privlm/datasets"
 	"github.com/privlm/privlm/framework/backend"
 	"github.com/privlm/privlm/framework/data"
 	"github.com/privlm/privlm/framework/lm"
+	"github.com/privlm/privlm/framework/privacy"
 	"github.com/privlm/privlm/framework/shareddata"
 	"github.com/privlm/privlm/framework/tokenizer"
 	"github.com/privlm/privlm/framework/train"
@@ -24,7 +27,8 @@ type GLUEConfig struct {
 	Model     string `json:"model"`
 	Tokenizer string `json:"tokenizer"`
 	Backend   string `json:"backend"`
-	// MaxTrain caps the training examples (0: all), for quick runs.
+	// MaxTrain caps the training examples (0: all), for quick runs: a
+	// random subset drawn with Train.Seed, in the file's order.
 	MaxTrain int          `json:"max_train"`
 	Train    train.Config `json:"train"`
 }
@@ -38,10 +42,52 @@ func DefaultGLUE(task string) GLUEConfig {
 }
 
 // WithDP returns c with example-level DP-SGD calibrated to epsilon by the
-// accountant (edgeworth uses EW-Tune's grid search).
+// accountant, with the run's noise search (train.noise_search: bisection
+// unless EW-Tune's recipe is asked for, see WithEWTuneRecipe), as LM runs do.
 func (c GLUEConfig) WithDP(accountant string, epsilon float64) GLUEConfig {
 	c.Train.DP, c.Train.Accountant, c.Train.TargetEpsilon, c.Train.Sigma = "example", accountant, epsilon, 0
 	return c
+}
+
+// WithNoiseSearch returns c calibrating its noise with search
+// (train.SearchBisection or train.SearchEWTune).
+func (c GLUEConfig) WithNoiseSearch(search string) GLUEConfig {
+	c.Train.NoiseSearch = search
+	return c
+}
+
+// WithEWTuneRecipe returns c calibrated as EW-Tune does: its grid search,
+// and its step count epochs x floor(N/batch) (Train.Steps 0, Train.Epochs
+// epochs). accountant "ew", "prv" or "rdp" names EW-Tune's accountants
+// (privacy.EWTuneSpecEW, EWTuneSpecPRV, EWTuneSpecRDP); any other spec is
+// used as given.
+func (c GLUEConfig) WithEWTuneRecipe(accountant string, epsilon, epochs float64) GLUEConfig {
+	switch accountant {
+	case "ew":
+		accountant = privacy.EWTuneSpecEW
+	case "prv":
+		accountant = privacy.EWTuneSpecPRV
+	case "rdp":
+		accountant = privacy.EWTuneSpecRDP
+	}
+	c = c.WithDP(accountant, epsilon)
+	c.Train.NoiseSearch, c.Train.Steps, c.Train.Epochs = train.SearchEWTune, 0, epochs
+	return c
+}
+
+// SampleRecords returns a random subset of n records drawn with seed, in
+// their original order (all of them when n <= 0 or n >= len(recs)).
+func SampleRecords(recs []data.Record, n int, seed uint64) []data.Record {
+	if n <= 0 || n >= len(recs) {
+		return recs
+	}
+	idx := rand.New(rand.NewPCG(seed, 0x61c8)).Perm(len(recs))[:n]
+	slices.Sort(idx)
+	out := make([]data.Record, n)
+	for i, j := range idx {
+		out[i] = recs[j]
+	}
+	return out
 }
 
 // GLUEResult is one GLUE run, flat for tables (glue.parquet).
@@ -63,6 +109,10 @@ type GLUEResult struct {
 	EvalExamples  int64   `parquet:"eval_examples" json:"eval_examples"`
 	Eval          string  `parquet:"eval" json:"eval"`
 	Seconds       float64 `parquet:"seconds" json:"seconds"`
+	// NoiseSearch is how sigma was found (bisection or ewtune-grid) and
+	// DPUnit what the epsilon protects (one example); empty without DP.
+	NoiseSearch string `parquet:"noise_search" json:"noise_search"`
+	DPUnit      string `parquet:"dp_unit" json:"dp_unit"`
 }
 
 // RunGLUE fine-tunes and evaluates one GLUE configuration. progress, if
@@ -104,9 +154,7 @@ func RunGLUE(cfg GLUEConfig, progress func(train.Progress)) (GLUEResult, error) 
 			testRecs = append(testRecs, r)
 		}
 	}
-	if cfg.MaxTrain > 0 && len(trainRecs) > cfg.MaxTrain {
-		trainRecs = trainRecs[:cfg.MaxTrain]
-	}
+	trainRecs = SampleRecords(trainRecs, cfg.MaxTrain, cfg.Train.Seed)
 	evalName := "dev"
 	if len(testRecs) > 0 { // SST-2's test.tsv here is the official GLUE dev set
 		devRecs, evalName = testRecs, "GLUE dev (test.tsv)"
@@ -154,6 +202,7 @@ func RunGLUE(cfg GLUEConfig, progress func(train.Progress)) (GLUEResult, error) 
 	}
 	if out.Privacy != nil {
 		res.Accountant, res.TargetEpsilon, res.Sigma = cfg.Train.Accountant, cfg.Train.TargetEpsilon, out.Sigma
+		res.NoiseSearch, res.DPUnit = out.Privacy.Search, out.Privacy.Unit
 		eps := func(name string) *float64 {
 			if v, ok := out.Privacy.Epsilon[name]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
 				return &v

@@ -12,6 +12,7 @@ import (
 	"github.com/privlm/privlm/framework/data"
 	"github.com/privlm/privlm/framework/metrics"
 	"github.com/privlm/privlm/framework/plugin"
+	"github.com/privlm/privlm/framework/train"
 )
 
 // ScoreRow is one user's score under one attack (scores.parquet).
@@ -82,6 +83,18 @@ type MetricsRow struct {
 	OverlapNear        int64 `parquet:"overlap_near" json:"overlap_near"`
 	AttackerDropped    int64 `parquet:"attacker_dropped" json:"attacker_dropped"`
 	AttackUsersDropped int64 `parquet:"attack_users_dropped" json:"attack_users_dropped"`
+	// What Epsilon protects: DPLevel is train.dp (none, example, user),
+	// DPUnit the unit (window for dp=example: one seq_len-token window;
+	// user), at Delta, by Accountant (pld). EpsilonUser is the guarantee for
+	// a whole user (dp=example: the group bound for the user with the most
+	// windows, null when unbounded), EpsilonDocument for a whole document
+	// (the document with the most windows).
+	DPLevel         string   `parquet:"dp_level" json:"dp_level"`
+	DPUnit          string   `parquet:"dp_unit" json:"dp_unit"`
+	Delta           *float64 `parquet:"delta,optional" json:"delta,omitempty"`
+	Accountant      string   `parquet:"accountant" json:"accountant"`
+	EpsilonDocument *float64 `parquet:"epsilon_document,optional" json:"epsilon_document,omitempty"`
+	EpsilonUser     *float64 `parquet:"epsilon_user,optional" json:"epsilon_user,omitempty"`
 }
 
 // setOverlapColumns copies the split's overlap counts into metrics rows.
@@ -153,8 +166,41 @@ type Manifest struct {
 	// Warnings are what a reader of the numbers must know (too few users, ...).
 	Warnings []string `json:"warnings"`
 	// Scoring is how the attacker's samples were scored (windows, cuts).
-	Scoring  ScoringInfo `json:"scoring"`
-	Finished time.Time   `json:"finished"`
+	Scoring ScoringInfo `json:"scoring"`
+	// DPUnit is what Epsilon protects (window, user; empty without DP);
+	// EpsilonDocument and EpsilonUser the guarantees for a whole document
+	// and a whole user (see MetricsRow); DPRegion the region drawn on the
+	// ROC plots, for the user-level guarantee.
+	DPUnit          string            `json:"dp_unit,omitempty"`
+	EpsilonDocument *float64          `json:"epsilon_document,omitempty"`
+	EpsilonUser     *float64          `json:"epsilon_user,omitempty"`
+	DPRegion        *metrics.DPRegion `json:"dp_region,omitempty"`
+	DPRegionNote    string            `json:"dp_region_note,omitempty"`
+	// DPRegionAbove counts, per attack, the ROC points above the region;
+	// DPRegionSignificant those above it beyond sampling error
+	// (metrics.DPRegion.Significant at alpha 0.025 per rate).
+	DPRegionAbove       map[string]int `json:"dp_region_points_above,omitempty"`
+	DPRegionSignificant map[string]int `json:"dp_region_points_significantly_above,omitempty"`
+	Finished            time.Time      `json:"finished"`
+}
+
+// privacyOf reads the units and guarantees of a run's privacy report.
+func privacyOf(path string) (*train.PrivacyReport, error) {
+	var rep train.PrivacyReport
+	if err := readJSONFile(path, &rep); err != nil {
+		return nil, err
+	}
+	return &rep, nil
+}
+
+// groupEps is the group guarantee of the largest group of that kind.
+func groupEps(rep *train.PrivacyReport, group string) *float64 {
+	for _, g := range rep.Groups {
+		if g.Group == group && g.Which == "max" {
+			return g.Epsilon
+		}
+	}
+	return nil
 }
 
 // computeMetrics summarises each attack's scores over the groups all,
@@ -227,8 +273,42 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 			}
 		}
 	}
+	var plotOpts []metrics.PlotOption
+	if ft.PrivacyReport != "" {
+		rep, err := privacyOf(ft.PrivacyReport)
+		if err != nil {
+			return Manifest{}, fmt.Errorf("privacy report: %w", err)
+		}
+		man.DPUnit = rep.Unit
+		if rep.Unit == train.UnitUser {
+			man.EpsilonUser = man.Epsilon
+		} else {
+			man.EpsilonDocument, man.EpsilonUser = groupEps(rep, "document"), groupEps(rep, "user")
+		}
+		if man.EpsilonUser != nil {
+			man.DPRegion = &metrics.DPRegion{Epsilon: *man.EpsilonUser, Delta: rep.Delta, Unit: "user"}
+			man.DPRegionNote = "TPR <= e^eps FPR + delta and 1-FPR <= e^eps (1-TPR) + delta for the user-level epsilon"
+			if rep.Unit == train.UnitWindow {
+				man.DPRegionNote += " (dp=example: the group bound for the user with the most windows, valid for every user)"
+			}
+			man.DPRegionNote += "; it bounds the expected ROC of the held-in/held-out game, so an empirical curve from few users can cross it by sampling error"
+			plotOpts = append(plotOpts, metrics.WithDPRegion(*man.DPRegion))
+			man.DPRegionAbove, man.DPRegionSignificant = map[string]int{}, map[string]int{}
+			for _, r := range rows {
+				man.DPRegionAbove[r.Attack] = len(man.DPRegion.Above(curves[r.Attack], 1e-12))
+				man.DPRegionSignificant[r.Attack] = len(man.DPRegion.Significant(curves[r.Attack], int(r.NMembers), int(r.NUsers-r.NMembers), 0.025))
+			}
+		} else {
+			man.DPRegionNote = "no DP region: the user-level epsilon is unbounded (a user's windows share one sampling rate each, sigma/k is negligible)"
+		}
+		for i := range rows {
+			rows[i].DPUnit, rows[i].Delta, rows[i].Accountant = rep.Unit, &rep.Delta, "pld"
+			rows[i].EpsilonDocument, rows[i].EpsilonUser = man.EpsilonDocument, man.EpsilonUser
+		}
+	}
 	for i := range rows {
 		rows[i].ValLoss, rows[i].Epsilon = ft.BestValLoss, man.Epsilon
+		rows[i].DPLevel = cfg.Train.DP
 	}
 	if err := data.WriteParquet(filepath.Join(out, "scores.parquet"), scores); err != nil {
 		return Manifest{}, err
@@ -241,7 +321,7 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 	}
 	for _, format := range []string{"svg", "png"} {
 		title := "user inference: " + cfg.Name + " (non-canary users)"
-		img, err := metrics.ROCPlot(title, metrics.SortedCurves(curves), format)
+		img, err := metrics.ROCPlot(title, metrics.SortedCurves(curves), format, plotOpts...)
 		if err != nil {
 			return Manifest{}, err
 		}

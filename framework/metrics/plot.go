@@ -21,7 +21,13 @@ type Curve struct {
 
 // ROCPlot draws ROC curves (linear axes with the chance diagonal, as the
 // paper's figures) and returns the image in format "svg" or "png".
-func ROCPlot(title string, curves []Curve, format string) ([]byte, error) {
+//
+// WithDPRegion adds the boundary of what a DP guarantee allows.
+func ROCPlot(title string, curves []Curve, format string, opts ...PlotOption) ([]byte, error) {
+	var o plotOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "false positive rate"
@@ -44,6 +50,11 @@ func ROCPlot(title string, curves []Curve, format string) ([]byte, error) {
 		l.Width = vg.Points(1.5)
 		p.Add(l)
 		p.Legend.Add(c.Label, l)
+	}
+	if o.dp != nil {
+		if err := addDPRegion(p, *o.dp); err != nil {
+			return nil, err
+		}
 	}
 	p.Legend.Left, p.Legend.Top = false, false
 	p.Legend.YOffs = vg.Points(12)

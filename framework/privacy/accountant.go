@@ -95,6 +95,7 @@ func init() {
 	Register(NewPLD(PLDOptions{}))
 	Register(GDP{})
 	Register(NewEdgeworth(1))
+	Register(NewPRV(PRVOptions{}))
 }
 
 // Validate checks a history and delta, with errors that name the bad value.

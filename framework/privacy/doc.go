@@ -30,6 +30,14 @@
 //     2022): cumulants of the privacy loss by numerical integration, times
 //     the steps, first-order Edgeworth expansion (second order as an
 //     option). An estimate, neither bound.
+//   - prv: the PRV accountant's "upper" epsilon (Gopi, Lee, Wutschitz 2021)
+//     as EW-Tune reports it: epsilon at delta(1-1e-3) plus eps_error (0.1),
+//     with the pld bound standing in for PRV's discretised estimate. An
+//     upper bound.
+//
+// Parse reads an accountant spec with options ("rdp?conversion=classic&orders=ewtune",
+// "prv?eps_error=0.1", "pld?interval=5e-4", "edgeworth?order=2"); EWTuneTable
+// reproduces EW-Tune's noise table with its three accountants.
 //
 // Estimates and approximations never travel alone: Report pairs them with
 // what pld says for the same noise.

@@ -266,7 +266,7 @@ func TestInvalidInput(t *testing.T) {
 	if _, _, err := Sigma(rdp, Bisection, 1e-9, 1e-5, 1, 1000000); err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Errorf("unreachable target: error = %v", err)
 	}
-	if _, err := Lookup("moments"); err == nil || !strings.Contains(err.Error(), "known: edgeworth, gdp, pld, rdp") {
+	if _, err := Lookup("moments"); err == nil || !strings.Contains(err.Error(), "known: edgeworth, gdp, pld, prv, rdp") {
 		t.Errorf("Lookup(moments) error = %v", err)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 	"github.com/privlm/privlm/framework/data"
 	"github.com/privlm/privlm/framework/lm"
-	"github.com/privlm/privlm/framework/privacy"
 	"github.com/privlm/privlm/framework/tokenizer"
 )
 
@@ -91,6 +90,12 @@ func Accuracy(m *lm.Model, seqs [][]int, labels []int, T int) (float64, error) {
 	return float64(correct) / float64(max(1, len(seqs))), nil
 }
 
+// ClassifierSteps is EW-Tune's step count, epochs x floor(n / batch)
+// (../shared/PAPERS.md section 2), at least 1.
+func ClassifierSteps(epochs float64, n, batch int) int {
+	return max(1, int(math.Floor(epochs*float64(n/batch))))
+}
+
 // RunClassifier fine-tunes a model with a classification head on train and
 // reports accuracy on dev. cfg.DP "example" runs DP-SGD over examples
 // (Poisson sampling, ghost clipping, noise calibrated with cfg.Accountant
@@ -115,23 +120,16 @@ func RunClassifier(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, devRecs []da
 	N := len(seqs)
 	steps := cfg.Steps
 	if steps == 0 {
-		steps = max(1, int(math.Ceil(cfg.Epochs*float64(N)/float64(cfg.BatchSize))))
+		steps = ClassifierSteps(cfg.Epochs, N, cfg.BatchSize)
 	}
 	q := math.Min(1, float64(cfg.BatchSize)/float64(N))
-	sigma := cfg.Sigma
-	if cfg.DP == "example" && sigma == 0 {
-		acc, err := privacy.Lookup(cfg.Accountant)
-		if err != nil {
+	var cal Calibration
+	if cfg.DP == "example" {
+		if cal, err = Calibrate(cfg, q, steps); err != nil {
 			return ClassResult{}, err
 		}
-		search := privacy.Bisection
-		if cfg.Accountant == "edgeworth" {
-			search = privacy.EWTuneGrid // as EW-Tune calibrates
-		}
-		if sigma, _, err = privacy.Sigma(acc, search, cfg.TargetEpsilon, cfg.Delta, q, steps); err != nil {
-			return ClassResult{}, fmt.Errorf("train: calibrating the noise: %w", err)
-		}
 	}
+	sigma := cal.Sigma
 	mode := cfg.Clip
 	if cfg.DP != "none" {
 		mode = "per-example"
@@ -189,10 +187,11 @@ func RunClassifier(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, devRecs []da
 	}
 	out := ClassResult{Accuracy: acc, Steps: steps, Sigma: sigma, Duration: time.Since(start)}
 	if cfg.DP != "none" {
-		rep, err := NewPrivacyReport(cfg, sigma, q, steps)
+		rep, err := NewPrivacyReport(cfg, cal, q, steps)
 		if err != nil {
 			return out, err
 		}
+		rep.Unit, rep.UnitNote = UnitExample, "one classification example (one GLUE row)"
 		out.Privacy = &rep
 	}
 	return out, nil

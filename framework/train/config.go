@@ -46,6 +46,10 @@ type Config struct {
 	TargetEpsilon float64 `json:"target_epsilon"`
 	Delta         float64 `json:"delta"`
 	Accountant    string  `json:"accountant"`
+	// NoiseSearch is how sigma is calibrated: "bisection" (default) or
+	// "ewtune-grid" (EW-Tune's grid, for its recipe). The same search serves
+	// LM and classifier (GLUE) runs.
+	NoiseSearch string `json:"noise_search"`
 	// Sampling is "poisson" or "shuffle" (EW-Tune's regime).
 	Sampling string `json:"sampling"`
 }
@@ -54,7 +58,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{Seed: 1, Epochs: 1, BatchSize: 16, SeqLen: 64, UserRows: 4, LearningRate: lm.DefaultLearningRate,
 		WarmupSteps: lm.DefaultWarmupSteps, WeightDecay: lm.DefaultWeightDecay, EvalEvery: 50, MaxValExamples: 256,
-		Clip: "none", ClipNorm: 1, DP: "none", Delta: 1e-5, Accountant: "rdp", Sampling: "poisson"}
+		Clip: "none", ClipNorm: 1, DP: "none", Delta: 1e-5, Accountant: "rdp", NoiseSearch: SearchBisection, Sampling: "poisson"}
 }
 
 // Validate reports the first bad field by its key.
@@ -78,6 +82,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: sampling = %q, want poisson or shuffle", c.Sampling)
 	case c.DP == "user" && c.UserRows < 1:
 		return fmt.Errorf("train: user_rows = %d, want >= 1", c.UserRows)
+	case c.NoiseSearch != "" && c.NoiseSearch != SearchBisection && c.NoiseSearch != SearchEWTune:
+		return fmt.Errorf("train: noise_search = %q, want %s or %s", c.NoiseSearch, SearchBisection, SearchEWTune)
 	case c.Sigma < 0:
 		return fmt.Errorf("train: sigma = %v, want >= 0", c.Sigma)
 	}
@@ -88,7 +94,7 @@ func (c Config) Validate() error {
 		if !(c.Delta > 0 && c.Delta < 1) {
 			return fmt.Errorf("train: delta = %v, want 0 < delta < 1", c.Delta)
 		}
-		if _, err := privacy.Lookup(c.Accountant); err != nil {
+		if _, err := privacy.Parse(c.Accountant); err != nil {
 			return fmt.Errorf("train: accountant: %w", err)
 		}
 	}

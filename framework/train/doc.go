@@ -17,6 +17,15 @@
 // from (seed, step) alone, so an interrupted run resumes from its last
 // checkpoint to exactly the result of an uninterrupted one.
 //
+// The unit a DP run protects is named in its PrivacyReport: a seq_len-token
+// window for dp "example" (documents are cut into windows), a user for dp
+// "user", a classification example for GLUE. For windows the report adds the
+// windows per document and per user and a group bound for whole documents
+// and users (GroupEpsilon, GroupBound). Calibrate finds the noise for LM and
+// classifier runs alike (NoiseSearch: bisection, or EW-Tune's grid); the
+// training log's epsilon is the calibrating accountant's, with pld's bound
+// beside it. For dp "user" an epoch is as many windows as the data has.
+//
 // Sampling "shuffle" (EW-Tune's own regime: fixed-size batches from shuffled
 // epochs) is offered for comparison; the privacy report labels it as not
 // matching the accountants' Poisson-sampling assumption.

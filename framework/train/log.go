@@ -18,6 +18,9 @@ type LogRow struct {
 	LR              float64 `json:"lr"`
 	Epsilon         float64 `json:"epsilon"`
 	ClippedFraction float64 `json:"clipped_fraction"`
+	// EpsilonPLD is the pld upper bound beside Epsilon (the calibrating
+	// accountant's).
+	EpsilonPLD float64 `json:"epsilon_pld"`
 }
 
 // logRecord is the Parquet row.
@@ -29,6 +32,7 @@ type logRecord struct {
 	LR              float64  `parquet:"lr"`
 	Epsilon         *float64 `parquet:"epsilon,optional"`
 	ClippedFraction float64  `parquet:"clipped_fraction"`
+	EpsilonPLD      *float64 `parquet:"epsilon_pld,optional"`
 }
 
 func optional(v float64) *float64 {
@@ -43,7 +47,7 @@ func WriteLog(path string, rows []LogRow) error {
 	recs := make([]logRecord, len(rows))
 	for i, r := range rows {
 		recs[i] = logRecord{Step: int64(r.Step), Epoch: r.Epoch, TrainLoss: r.TrainLoss, ValLoss: optional(r.ValLoss),
-			LR: r.LR, Epsilon: optional(r.Epsilon), ClippedFraction: r.ClippedFraction}
+			LR: r.LR, Epsilon: optional(r.Epsilon), ClippedFraction: r.ClippedFraction, EpsilonPLD: optional(r.EpsilonPLD)}
 	}
 	return data.WriteParquet(path, recs, parquet.Compression(&parquet.Zstd))
 }
@@ -57,7 +61,10 @@ func ReadLog(path string) ([]LogRow, error) {
 	out := make([]LogRow, len(recs))
 	for i, r := range recs {
 		out[i] = LogRow{Step: int(r.Step), Epoch: r.Epoch, TrainLoss: r.TrainLoss, ValLoss: math.NaN(), LR: r.LR,
-			Epsilon: math.NaN(), ClippedFraction: r.ClippedFraction}
+			Epsilon: math.NaN(), ClippedFraction: r.ClippedFraction, EpsilonPLD: math.NaN()}
+		if r.EpsilonPLD != nil {
+			out[i].EpsilonPLD = *r.EpsilonPLD
+		}
 		if r.ValLoss != nil {
 			out[i].ValLoss = *r.ValLoss
 		}
@@ -77,11 +84,12 @@ type logRowJSON struct {
 	LR              float64  `json:"lr"`
 	Epsilon         *float64 `json:"epsilon"`
 	ClippedFraction float64  `json:"clipped_fraction"`
+	EpsilonPLD      *float64 `json:"epsilon_pld"`
 }
 
 // MarshalJSON writes values not computed (NaN) as null.
 func (r LogRow) MarshalJSON() ([]byte, error) {
-	return json.Marshal(logRowJSON{r.Step, r.Epoch, r.TrainLoss, optional(r.ValLoss), r.LR, optional(r.Epsilon), r.ClippedFraction})
+	return json.Marshal(logRowJSON{r.Step, r.Epoch, r.TrainLoss, optional(r.ValLoss), r.LR, optional(r.Epsilon), r.ClippedFraction, optional(r.EpsilonPLD)})
 }
 
 // UnmarshalJSON reads null as NaN.
@@ -90,7 +98,10 @@ func (r *LogRow) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*r = LogRow{Step: j.Step, Epoch: j.Epoch, TrainLoss: j.TrainLoss, ValLoss: math.NaN(), LR: j.LR, Epsilon: math.NaN(), ClippedFraction: j.ClippedFraction}
+	*r = LogRow{Step: j.Step, Epoch: j.Epoch, TrainLoss: j.TrainLoss, ValLoss: math.NaN(), LR: j.LR, Epsilon: math.NaN(), ClippedFraction: j.ClippedFraction, EpsilonPLD: math.NaN()}
+	if j.EpsilonPLD != nil {
+		r.EpsilonPLD = *j.EpsilonPLD
+	}
 	if j.ValLoss != nil {
 		r.ValLoss = *j.ValLoss
 	}

@@ -1,10 +1,96 @@
 package train
 
 import (
+	"fmt"
+	"math"
+	"slices"
 	"strconv"
 
 	"github.com/privlm/privlm/framework/privacy"
 )
+
+// Privacy units: what one add/remove neighbour of a run's data is.
+const (
+	// UnitWindow is one seq_len-token window of a document (dp=example in LM
+	// runs: documents are cut into windows and the sampler samples windows).
+	UnitWindow = "window"
+	// UnitUser is all of one user's data (dp=user).
+	UnitUser = "user"
+	// UnitExample is one classification example (GLUE runs).
+	UnitExample = "example"
+)
+
+// Spread summarises a count per document or per user.
+type Spread struct {
+	Median float64 `json:"median"`
+	P90    float64 `json:"p90"`
+	Max    int     `json:"max"`
+}
+
+func spreadOf(counts []int) Spread {
+	if len(counts) == 0 {
+		return Spread{}
+	}
+	c := slices.Clone(counts)
+	slices.Sort(c)
+	q := func(p float64) float64 { // linear interpolation between order statistics
+		x := p * float64(len(c)-1)
+		i := int(math.Floor(x))
+		if i+1 >= len(c) {
+			return float64(c[len(c)-1])
+		}
+		return float64(c[i]) + (x-float64(i))*float64(c[i+1]-c[i])
+	}
+	return Spread{Median: q(0.5), P90: q(0.9), Max: c[len(c)-1]}
+}
+
+// GroupGuarantee is the guarantee for a group of K units (a whole document
+// or a whole user of a dp=example run), at the run's delta.
+type GroupGuarantee struct {
+	// Group is "document" or "user"; Which says which one of the spread
+	// (median, p90 or max windows).
+	Group string `json:"group"`
+	Which string `json:"which"`
+	K     int    `json:"k"`
+	// Epsilon is null when no accountant gives a finite bound (a group so
+	// large that its noise multiplier sigma/k is negligible).
+	Epsilon *float64 `json:"epsilon"`
+	Delta   float64  `json:"delta"`
+	// Accountant that bounded it (pld; rdp when pld cannot for this k).
+	Accountant string `json:"accountant"`
+}
+
+// Eps is the group's epsilon, +Inf when unbounded.
+func (g GroupGuarantee) Eps() float64 {
+	if g.Epsilon == nil {
+		return math.Inf(1)
+	}
+	return *g.Epsilon
+}
+
+// GroupBound names the group-privacy bound GroupEpsilon computes.
+const GroupBound = "k units of one group are each sampled independently with rate q and their clipped gradients sum to norm <= k*C, " +
+	"so each step is dominated by the subsampled Gaussian with rate 1-(1-q)^k and noise multiplier sigma/k " +
+	"(joint convexity of hockey-stick divergences, Balle et al. 2018, over the binomial number of the group's units in a batch; " +
+	"a smaller shift is a post-processing of shift k); dominating pairs compose (Zhu, Dong, Wang 2022); " +
+	"accounted with pld (Ganesh 2024 gives the tighter mixture-of-Gaussians bound)"
+
+// GroupEpsilon bounds the epsilon at delta, for a group of k units, of steps
+// steps of DP-SGD with per-unit sampling rate q and noise multiplier sigma.
+func GroupEpsilon(sigma, q float64, steps, k int, delta float64) (float64, string, error) {
+	if k < 1 {
+		return 0, "", fmt.Errorf("train: group of %d units", k)
+	}
+	qk := -math.Expm1(float64(k) * math.Log1p(-q)) // 1-(1-q)^k
+	h := privacy.Single(sigma/float64(k), math.Min(1, qk), steps)
+	if eps, err := privacy.NewPLD(privacy.PLDOptions{}).Epsilon(h, delta); err == nil && !math.IsInf(eps, 0) && !math.IsNaN(eps) {
+		return eps, "pld", nil
+	}
+	if eps, err := privacy.NewRDP(privacy.RDPOptions{}).Epsilon(h, delta); err == nil && !math.IsInf(eps, 0) && !math.IsNaN(eps) {
+		return eps, "rdp", nil
+	}
+	return math.Inf(1), "none", nil
+}
 
 // PrivacyReport is written beside a DP run's checkpoints.
 type PrivacyReport struct {
@@ -21,16 +107,56 @@ type PrivacyReport struct {
 	// Calibration says how sigma was chosen.
 	Calibration string `json:"calibration"`
 	Note        string `json:"note,omitempty"`
+
+	// Unit is what one neighbouring dataset adds or removes: window, user
+	// or example; UnitNote says it in words.
+	Unit     string `json:"unit"`
+	UnitNote string `json:"unit_note"`
+	// Accountant is the spec that calibrated sigma (or accounts a sigma set
+	// directly), Search the noise search ("" when sigma was set), and
+	// AccountantEpsilon its epsilon for the run; PLDEpsilon is the pld
+	// upper bound for the same noise.
+	Accountant        string  `json:"accountant"`
+	Search            string  `json:"search,omitempty"`
+	AccountantEpsilon float64 `json:"accountant_epsilon"`
+	PLDEpsilon        float64 `json:"pld_epsilon"`
+	// For dp=example LM runs: windows per document and per user, and the
+	// group guarantee for whole documents and whole users (GroupBound).
+	WindowsPerDocument *Spread          `json:"windows_per_document,omitempty"`
+	WindowsPerUser     *Spread          `json:"windows_per_user,omitempty"`
+	Groups             []GroupGuarantee `json:"groups,omitempty"`
+	GroupBound         string           `json:"group_bound,omitempty"`
+	// For dp=user: the windows a step saw on average (expected users per
+	// step x mean windows a sampled user contributes, at most user_rows).
+	WindowsPerStep float64 `json:"windows_per_step,omitempty"`
 }
 
-// NewPrivacyReport accounts a finished run with every accountant.
-func NewPrivacyReport(cfg Config, sigma, q float64, steps int) (PrivacyReport, error) {
+// UserEpsilon is the epsilon for a whole user: the run's epsilon for
+// dp=user, the group guarantee of the user with the most windows for
+// dp=example (NaN when unknown).
+func (r PrivacyReport) UserEpsilon() float64 {
+	if r.Unit == UnitUser {
+		return r.PLDEpsilon
+	}
+	for _, g := range r.Groups {
+		if g.Group == "user" && g.Which == "max" {
+			return g.Eps()
+		}
+	}
+	return math.NaN()
+}
+
+// NewPrivacyReport accounts a finished run with every accountant and with
+// the calibrating one.
+func NewPrivacyReport(cfg Config, cal Calibration, q float64, steps int) (PrivacyReport, error) {
+	sigma := cal.Sigma
 	rep := PrivacyReport{Level: cfg.DP, Sigma: sigma, ClipNorm: cfg.ClipNorm, SampleRate: q, Steps: steps, Delta: cfg.Delta,
-		Sampling: cfg.Sampling, Epsilon: map[string]float64{}, Guarantees: map[string]privacy.Guarantee{}}
+		Sampling: cfg.Sampling, Epsilon: map[string]float64{}, Guarantees: map[string]privacy.Guarantee{},
+		Accountant: cal.Accountant, Search: cal.Search}
 	if cfg.Sigma > 0 {
 		rep.Calibration = "sigma set directly"
 	} else {
-		rep.Calibration = "sigma calibrated to epsilon " + strconv.FormatFloat(cfg.TargetEpsilon, 'g', -1, 64) + " with the " + cfg.Accountant + " accountant"
+		rep.Calibration = "sigma calibrated to epsilon " + strconv.FormatFloat(cfg.TargetEpsilon, 'g', -1, 64) + " with the " + cal.Accountant + " accountant by " + cal.Search
 	}
 	h := privacy.Single(sigma, q, steps)
 	for _, name := range privacy.Names() {
@@ -41,8 +167,52 @@ func NewPrivacyReport(cfg Config, sigma, q float64, steps int) (PrivacyReport, e
 		}
 		rep.Epsilon[name], rep.Guarantees[name] = eps, acc.Guarantee()
 	}
+	acc, err := privacy.Parse(cal.Accountant)
+	if err != nil {
+		return rep, err
+	}
+	if rep.AccountantEpsilon, err = acc.Epsilon(h, cfg.Delta); err != nil {
+		return rep, err
+	}
+	rep.PLDEpsilon = rep.Epsilon["pld"]
+	switch cfg.DP {
+	case "user":
+		rep.Unit, rep.UnitNote = UnitUser, "one user: all of a user's windows are added or removed together (at most user_rows of them reach a step)"
+	default:
+		rep.Unit, rep.UnitNote = UnitWindow, fmt.Sprintf("one %d-token window: documents are cut into windows and each window is sampled on its own, so a document or a user of several windows has a weaker guarantee (groups)", cfg.SeqLen)
+	}
 	if cfg.Sampling == "shuffle" {
 		rep.Note = "batches were fixed-size slices of shuffled epochs (EW-Tune's regime); the accountants assume Poisson sampling, so these epsilons are not guarantees for this run"
 	}
 	return rep, nil
+}
+
+// addGroups fills the windows-per-document and -user spreads and the group
+// guarantees of a dp=example run.
+func (r *PrivacyReport) addGroups(perDoc, perUser []int) error {
+	d, u := spreadOf(perDoc), spreadOf(perUser)
+	r.WindowsPerDocument, r.WindowsPerUser, r.GroupBound = &d, &u, GroupBound
+	for _, g := range []struct {
+		group string
+		s     Spread
+	}{{"document", d}, {"user", u}} {
+		for _, w := range []struct {
+			which string
+			k     int
+		}{{"median", int(math.Ceil(g.s.Median))}, {"p90", int(math.Ceil(g.s.P90))}, {"max", g.s.Max}} {
+			if w.k < 1 {
+				continue
+			}
+			eps, acc, err := GroupEpsilon(r.Sigma, r.SampleRate, r.Steps, w.k, r.Delta)
+			if err != nil {
+				return fmt.Errorf("train: group guarantee for a %s of %d windows: %w", g.group, w.k, err)
+			}
+			gg := GroupGuarantee{Group: g.group, Which: w.which, K: w.k, Delta: r.Delta, Accountant: acc}
+			if !math.IsInf(eps, 0) {
+				gg.Epsilon = &eps
+			}
+			r.Groups = append(r.Groups, gg)
+		}
+	}
+	return nil
 }

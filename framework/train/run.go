@@ -61,6 +61,7 @@ type CheckpointInfo struct {
 type example struct {
 	ids  []int
 	user string
+	doc  string
 }
 
 // state is what a run needs to resume, beside the checkpoint.
@@ -111,7 +112,9 @@ func Run(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, valRecs []data.Record,
 	}
 	totalSteps := cfg.Steps
 	if totalSteps == 0 {
-		totalSteps = max(1, int(math.Ceil(cfg.Epochs*float64(sampler.units())/float64(cfg.BatchSize))))
+		// An epoch is as many windows as the training set has, for dp=user
+		// too (a step sees windowsPerStep windows, not BatchSize).
+		totalSteps = max(1, int(math.Ceil(cfg.Epochs*float64(len(examples))/sampler.windowsPerStep())))
 	}
 	// Resume?
 	st := state{BestValLoss: math.Inf(1)}
@@ -130,18 +133,19 @@ func Run(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, valRecs []data.Record,
 		m = resumed
 	}
 	// Noise.
-	sigma := cfg.Sigma
-	if cfg.DP != "none" && sigma == 0 {
-		if st.Sigma > 0 {
-			sigma = st.Sigma
-		} else {
-			acc, _ := privacy.Lookup(cfg.Accountant)
-			sigma, _, err = privacy.Sigma(acc, privacy.Bisection, cfg.TargetEpsilon, cfg.Delta, sampler.q(), totalSteps)
-			if err != nil {
-				return Result{}, fmt.Errorf("train: calibrating the noise: %w", err)
-			}
+	var cal Calibration
+	var logAcc privacy.Accountant
+	if cfg.DP != "none" {
+		if st.Sigma > 0 && cfg.Sigma == 0 { // resumed: the calibration is deterministic, keep the saved sigma
+			cal = Calibration{Sigma: st.Sigma, Accountant: cfg.Accountant, Search: string(cfg.search())}
+		} else if cal, err = Calibrate(cfg, sampler.q(), totalSteps); err != nil {
+			return Result{}, err
+		}
+		if logAcc, err = privacy.Parse(cfg.Accountant); err != nil {
+			return Result{}, err
 		}
 	}
+	sigma := cal.Sigma
 	st.Sigma = sigma
 	adam := optimizers.Adam().WeightDecay(cfg.WeightDecay).Done()
 	mode := cfg.Clip
@@ -173,8 +177,8 @@ func Run(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, valRecs []data.Record,
 			return Result{}, fmt.Errorf("step %d: %w", s, err)
 		}
 		st.Step = s
-		row := LogRow{Step: s, Epoch: float64(s*cfg.BatchSize) / float64(sampler.units()), TrainLoss: res.Loss,
-			ValLoss: math.NaN(), LR: sched.LearningRateAt(s), Epsilon: math.NaN(), ClippedFraction: res.ClippedFraction}
+		row := LogRow{Step: s, Epoch: float64(s) * sampler.windowsPerStep() / float64(len(examples)), TrainLoss: res.Loss,
+			ValLoss: math.NaN(), LR: sched.LearningRateAt(s), Epsilon: math.NaN(), EpsilonPLD: math.NaN(), ClippedFraction: res.ClippedFraction}
 		// Kept checkpoints are evaluated too: attacks over training plot AUROC
 		// against validation loss.
 		evalNow := (cfg.EvalEvery > 0 && s%cfg.EvalEvery == 0) || s == totalSteps || (cfg.CheckpointEvery > 0 && s%cfg.CheckpointEvery == 0)
@@ -192,8 +196,13 @@ func Run(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, valRecs []data.Record,
 			}
 		}
 		if cfg.DP != "none" && (evalNow || st.StoppedEarly) {
-			if eps, err := privacy.NewRDP(privacy.RDPOptions{}).Epsilon(privacy.Single(sigma, sampler.q(), s), cfg.Delta); err == nil {
+			// The calibrating accountant's epsilon, and the pld bound beside it.
+			h := privacy.Single(sigma, sampler.q(), s)
+			if eps, err := logAcc.Epsilon(h, cfg.Delta); err == nil {
 				row.Epsilon = eps
+			}
+			if eps, err := privacy.NewPLD(privacy.PLDOptions{}).Epsilon(h, cfg.Delta); err == nil {
+				row.EpsilonPLD = eps
 			}
 		}
 		st.Log = append(st.Log, row)
@@ -226,8 +235,15 @@ func Run(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, valRecs []data.Record,
 	res := Result{Best: filepath.Join(opts.OutputDir, bestDir), BestStep: st.BestStep, BestValLoss: st.BestValLoss,
 		Checkpoints: st.Checkpoints, Log: logPath, Steps: st.Step, StoppedEarly: st.StoppedEarly}
 	if cfg.DP != "none" {
-		rep, err := NewPrivacyReport(cfg, sigma, sampler.q(), st.Step)
+		repCfg := cfg
+		repCfg.SeqLen = window // the window actually cut (at most the model's context)
+		rep, err := NewPrivacyReport(repCfg, cal, sampler.q(), st.Step)
 		if err != nil {
+			return Result{}, err
+		}
+		if cfg.DP == "user" {
+			rep.WindowsPerStep = sampler.windowsPerStep()
+		} else if err := rep.addGroups(windowCounts(examples)); err != nil {
 			return Result{}, err
 		}
 		if err := data.WriteJSON(filepath.Join(opts.OutputDir, "privacy_report.json"), rep); err != nil {
@@ -258,11 +274,27 @@ func toExamples(tok tokenizer.Tokenizer, recs []data.Record, window int) []examp
 	for _, r := range recs {
 		for _, c := range data.Chunk(tok, r.Text, window) {
 			if len(c) >= 2 {
-				out = append(out, example{ids: c, user: r.UserID})
+				out = append(out, example{ids: c, user: r.UserID, doc: r.DocID})
 			}
 		}
 	}
 	return out
+}
+
+// windowCounts returns the number of windows of each document and of each user.
+func windowCounts(exs []example) (perDoc, perUser []int) {
+	docs, users := map[[2]string]int{}, map[string]int{}
+	for _, e := range exs {
+		docs[[2]string{e.user, e.doc}]++
+		users[e.user]++
+	}
+	for _, n := range docs {
+		perDoc = append(perDoc, n)
+	}
+	for _, n := range users {
+		perUser = append(perUser, n)
+	}
+	return perDoc, perUser
 }
 
 // meanLoss is the mean per-token negative log-likelihood of examples.

@@ -52,6 +52,20 @@ func (s *sampler) units() int {
 // q is the sample rate of one unit per step.
 func (s *sampler) q() float64 { return math.Min(1, float64(s.cfg.BatchSize)/float64(s.units())) }
 
+// windowsPerStep is the expected number of windows a step trains on:
+// BatchSize examples, or for dp=user BatchSize users times the mean number
+// of windows a sampled user contributes (at most UserRows).
+func (s *sampler) windowsPerStep() float64 {
+	if s.cfg.DP != "user" {
+		return float64(s.cfg.BatchSize)
+	}
+	sum := 0
+	for _, u := range s.users {
+		sum += min(len(s.byUser[u]), s.cfg.UserRows)
+	}
+	return float64(s.cfg.BatchSize) * float64(sum) / float64(max(1, len(s.users)))
+}
+
 // rows is the number of batch rows per group.
 func (s *sampler) rows() int {
 	if s.cfg.DP == "user" {

@@ -35,7 +35,7 @@ func addAccountantFlags(fs interface {
 	Bool(string, bool, string) *bool
 }) accountantFlags {
 	return accountantFlags{
-		name:  fs.String("accountant", "pld", "accountant: edgeworth, gdp, pld or rdp"),
+		name:  fs.String("accountant", "pld", "accountant: edgeworth, gdp, pld, prv or rdp, with options as in rdp?conversion=classic&orders=ewtune, prv?eps_error=0.1, pld?interval=5e-4"),
 		q:     fs.Float64("sample-rate", 0, "Poisson sample rate q (batch size / dataset size), 0 < q <= 1"),
 		steps: fs.Int("steps", 0, "number of steps"),
 		delta: fs.Float64("delta", 1e-5, "delta, 0 < delta < 1"),
@@ -51,7 +51,7 @@ func (f accountantFlags) accountant() (privacy.Accountant, error) {
 		}
 		return privacy.NewEdgeworth(*f.order), nil
 	}
-	return privacy.Lookup(*f.name)
+	return privacy.Parse(*f.name)
 }
 
 func runAccountantEpsilon(args []string, e *env) error {
@@ -157,15 +157,45 @@ func runEWTuneTable(args []string, e *env) error {
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(rows)
 	}
-	fmt.Fprintf(e.stdout, "EW-Tune settings: batch %d, %d epochs, epsilon %g; sigmas by EW-Tune's grid search\n\n",
+	fmt.Fprintf(e.stdout, "EW-Tune settings: batch %d, %d epochs, epsilon %g; sigmas by EW-Tune's grid search (from 2.0 down in steps of 0.5, refined to 0.05, 0.005, 0.0005)\n",
 		privacy.EWTuneBatch, privacy.EWTuneEpochs, privacy.EWTuneEpsilon)
+	fmt.Fprintf(e.stdout, "EW-Tune's recipe: EW = %s, PRV = %s (pld at delta(1-1e-3) + eps_error, PRV's upper epsilon), RDP = %s (orders 2..31.9 step 0.1, eps = rdp + log(1/delta)/(order-1))\n",
+		privacy.EWTuneSpecEW, privacy.EWTuneSpecPRV, privacy.EWTuneSpecRDP)
+	fmt.Fprintf(e.stdout, "logged: the authors' logs (../shared/PAPERS.md section 2); true eps: the pld upper bound at each sigma\n\n")
+	opt := func(v *float64, format string) string {
+		if v == nil {
+			return "-"
+		}
+		return fmt.Sprintf(format, *v)
+	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "task\tdelta\tEW logged\tEW ours\tPRV logged\tPRV ours\tRDP logged\tRDP ours\tEW vs PRV logged %\tours %\tEW vs RDP logged %\tours %\ttrue eps EW\tPRV\tRDP\t")
+	for _, r := range rows {
+		var lEW, lPRV, lRDP *float64
+		if r.Logged != nil {
+			lEW, lPRV, lRDP = &r.Logged.EW, &r.Logged.PRV, &r.Logged.RDP
+		}
+		fmt.Fprintf(tw, "%s\t%g\t%s\t%.4f\t%s\t%.4f\t%s\t%.4f\t%s\t%.1f\t%s\t%.1f\t%.3f\t%.3f\t%.3f\t\n", r.Task, r.Delta,
+			opt(lEW, "%.4f"), r.Ours.EW, opt(lPRV, "%.4f"), r.Ours.PRV, opt(lRDP, "%.4f"), r.Ours.RDP,
+			opt(r.LoggedReductionVsPRV, "%.1f"), r.OursReductionVsPRV, opt(r.LoggedReductionVsRDP, "%.1f"), r.OursReductionVsRDP,
+			r.TrueEpsilon.EW, r.TrueEpsilon.PRV, r.TrueEpsilon.RDP)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nprivlm's own accountants with the same grid (rdp: Opacus' conversion and orders; pld: tight):\n\n")
+	tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "task\tdelta\tq\tsteps\tsigma rdp\tsigma pld\tsigma edgeworth\tvs rdp %\tvs pld %\tpld eps at edgeworth sigma\t")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%g\t%.5f\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%.3f\t\n", r.Task, r.Delta, r.SampleRate, r.Steps,
 			r.SigmaRDP, r.SigmaPLD, r.SigmaEdgeworth, r.ReductionVsRDP, r.ReductionVsPLD, r.PLDEpsilonAtEdgeworthSigma)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "\nSST-2 at delta 1e-5, PRV: the log says 0.817 with epsilon 7.6706, which is PRV's epsilon at 0.817, but PRV gives 7.6815 < 8 at 0.8165,")
+	fmt.Fprintln(e.stdout, "so a grid search for epsilon 8 cannot stop there; EW-Tune's own code (prv_accountant 0.1.1post1) gives 0.8025, as privlm does.")
+	return nil
 }
 
 // isTerminal reports whether w is a character device (a terminal).

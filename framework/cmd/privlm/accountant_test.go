@@ -93,6 +93,8 @@ func TestEWTuneTable(t *testing.T) {
 		SigmaPLD       float64 `json:"sigma_pld"`
 		SigmaEdgeworth float64 `json:"sigma_edgeworth"`
 		PLDEps         float64 `json:"pld_epsilon_at_edgeworth_sigma"`
+		Ours           struct{ EW, PRV, RDP float64 }
+		Logged         *struct{ EW, PRV, RDP float64 }
 	}
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
 		t.Fatal(err)
@@ -108,6 +110,13 @@ func TestEWTuneTable(t *testing.T) {
 		}
 		if !(r.SigmaEdgeworth < r.SigmaPLD && r.SigmaPLD < r.SigmaRDP) {
 			t.Errorf("%s: want sigma edgeworth < pld < rdp, got %v %v %v", key, r.SigmaEdgeworth, r.SigmaPLD, r.SigmaRDP)
+		}
+		// EW-Tune's columns (privacy.TestEWTuneColumns checks every row).
+		if key == "MNLI/1e-06" && (r.Logged == nil || math.Abs(r.Ours.EW-0.573) > 1e-9 || math.Abs(r.Ours.PRV-0.607) > 1e-9 || math.Abs(r.Ours.RDP-0.65) > 1e-9) {
+			t.Errorf("%s: EW-Tune's recipe gives %+v, logged %+v; want 0.573 0.607 0.65", key, r.Ours, r.Logged)
+		}
+		if (r.Logged == nil) != (key == "SST-2/1e-06") {
+			t.Errorf("%s: logged sigmas %+v: want them for every row but SST-2 at 1e-6", key, r.Logged)
 		}
 		if r.PLDEps <= 8 {
 			t.Errorf("%s: true epsilon at edgeworth's sigma is %v, want above the target 8", key, r.PLDEps)

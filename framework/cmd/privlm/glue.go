@@ -15,13 +15,15 @@ func init() {
 }
 
 func runGLUE(args []string, e *env) error {
-	fs := newFlags("glue", "glue --task sst2|qnli|qqp|mnli [--model PATH] [--tokenizer PATH] [--dp] [--accountant rdp|edgeworth|pld] [--epsilon 8] [--set key=value ...] [--json]", e.stderr)
+	fs := newFlags("glue", "glue --task sst2|qnli|qqp|mnli [--model PATH] [--tokenizer PATH] [--dp] [--accountant SPEC] [--epsilon 8] [--recipe ewtune --epochs E] [--set key=value ...] [--json]", e.stderr)
 	task := fs.String("task", "sst2", "GLUE task: sst2, qnli, qqp or mnli (../shared/data subsets)")
 	def := experiment.DefaultGLUE("")
 	model := fs.String("model", def.Model, "base model (resolved under the shared data directory when not found)")
 	tokPath := fs.String("tokenizer", def.Tokenizer, "tokenizer")
 	dp := fs.Bool("dp", false, "example-level DP-SGD")
-	accountant := fs.String("accountant", "rdp", "accountant calibrating the noise (edgeworth uses EW-Tune's grid search)")
+	accountant := fs.String("accountant", "rdp", "accountant spec calibrating the noise (rdp, pld, prv, edgeworth, with options as in rdp?conversion=classic&orders=ewtune; with --recipe ewtune also ew, prv, rdp for EW-Tune's three)")
+	recipe := fs.String("recipe", "", "ewtune: EW-Tune's recipe (its grid search, its accountants, steps = epochs x floor(N/batch)); default: bisection")
+	epochs := fs.Float64("epochs", 20, "epochs with --recipe ewtune")
 	epsilon := fs.Float64("epsilon", 8, "target epsilon with --dp")
 	asJSON := fs.Bool("json", false, "print JSON")
 	var sets multiFlag
@@ -31,7 +33,12 @@ func runGLUE(args []string, e *env) error {
 	}
 	cfg := experiment.DefaultGLUE(*task)
 	cfg.Model, cfg.Tokenizer = *model, *tokPath
-	if *dp {
+	switch {
+	case *recipe == "ewtune":
+		cfg = cfg.WithEWTuneRecipe(*accountant, *epsilon, *epochs)
+	case *recipe != "":
+		return fmt.Errorf("--recipe %q: want ewtune (or no --recipe)", *recipe)
+	case *dp:
 		cfg = cfg.WithDP(*accountant, *epsilon)
 	}
 	for _, s := range sets {
@@ -63,8 +70,8 @@ func runGLUE(args []string, e *env) error {
 	fmt.Fprintf(e.stdout, "%s: accuracy %.4f on %s (%d examples; majority %.4f) after %d steps on %d training examples\n",
 		res.Task, res.Accuracy, res.Eval, res.EvalExamples, res.Majority, res.Steps, res.TrainExamples)
 	if res.DP != "none" {
-		fmt.Fprintf(e.stdout, "DP: sigma %.4f (calibrated to epsilon %g with %s); epsilon by accountant: rdp %s, pld %s, edgeworth %s\n",
-			res.Sigma, res.TargetEpsilon, res.Accountant, fmtEps(res.EpsilonRDP), fmtEps(res.EpsilonPLD), fmtEps(res.EpsilonEdgeworth))
+		fmt.Fprintf(e.stdout, "DP (unit: one %s): sigma %.4f (calibrated to epsilon %g with %s by %s); epsilon by accountant: rdp %s, pld %s, edgeworth %s\n",
+			res.DPUnit, res.Sigma, res.TargetEpsilon, res.Accountant, res.NoiseSearch, fmtEps(res.EpsilonRDP), fmtEps(res.EpsilonPLD), fmtEps(res.EpsilonEdgeworth))
 	}
 	return nil
 }

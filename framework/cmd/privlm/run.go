@@ -142,6 +142,7 @@ func printMetrics(w io.Writer, rows []experiment.MetricsRow, asJSON bool) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "(non-canary users; TPR at FPR f needs ceil(1/f) non-members, else n/a; every group (all, canary, non_canary) is in metrics.parquet)")
+	printPrivacy(w, rows)
 }
 
 // rate formats an optional rate: n/a when absent.
@@ -150,4 +151,27 @@ func rate(v *float64) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.3f", *v)
+}
+
+// printPrivacy says what each DP experiment's epsilon protects: the unit's
+// epsilon, and for dp=example a whole document's and a whole user's.
+func printPrivacy(w io.Writer, rows []experiment.MetricsRow) {
+	seen := map[string]bool{}
+	opt := func(v *float64) string {
+		if v == nil {
+			return "unbounded"
+		}
+		return fmt.Sprintf("%.3g", *v)
+	}
+	for _, r := range rows {
+		if r.Epsilon == nil || r.Delta == nil || seen[r.ExperimentID] {
+			continue
+		}
+		seen[r.ExperimentID] = true
+		fmt.Fprintf(w, "%s: DP (dp=%s) epsilon %.3g per %s at delta %g (%s)", r.ExperimentID, r.DPLevel, *r.Epsilon, r.DPUnit, *r.Delta, r.Accountant)
+		if r.DPUnit == "window" {
+			fmt.Fprintf(w, "; a whole document: %s, a whole user: %s (group bounds for the largest)", opt(r.EpsilonDocument), opt(r.EpsilonUser))
+		}
+		fmt.Fprintln(w)
+	}
 }

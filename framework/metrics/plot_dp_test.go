@@ -1,0 +1,63 @@
+package metrics
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+func TestDPRegion(t *testing.T) {
+	r := DPRegion{Epsilon: 1, Delta: 0.01, Unit: "user"}
+	// Naive: the largest TPR with TPR <= e FPR + d and 1-FPR <= e (1-TPR) + d, by scanning.
+	for _, fpr := range []float64{0, 0.001, 0.05, 0.3, 0.6, 0.95, 1} {
+		best := 0.0
+		for i := 0; i <= 100000; i++ {
+			tpr := float64(i) / 100000
+			if tpr <= math.E*fpr+0.01+1e-12 && 1-fpr <= math.E*(1-tpr)+0.01+1e-12 {
+				best = tpr
+			}
+		}
+		if got := r.MaxTPR(fpr); math.Abs(got-best) > 2e-5 {
+			t.Errorf("MaxTPR(%v) = %v, scan %v", fpr, got, best)
+		}
+	}
+	above := r.Above([]ROCPoint{{FPR: 0.05, TPR: 0.14}, {FPR: 0.05, TPR: 0.2}, {FPR: 0.95, TPR: 0.98}, {FPR: 1, TPR: 1}}, 0)
+	if len(above) != 1 || above[0].TPR != 0.2 {
+		t.Errorf("above %v, want the (0.05, 0.2) point", above)
+	}
+}
+
+// TestROCPlotDrawsDPRegion: the plot carries the region's boundary and
+// label only when asked.
+func TestROCPlotDrawsDPRegion(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	var sc []float64
+	var mem []bool
+	for i := range 200 {
+		sc, mem = append(sc, rng.Float64()+float64(i%2)*0.2), append(mem, i%2 == 1)
+	}
+	pts, _ := ROC(sc, mem)
+	with, err := ROCPlot("t", []Curve{{"a", pts}}, "svg", WithDPRegion(DPRegion{Epsilon: 0.5, Delta: 1e-6, Unit: "user"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, _ := ROCPlot("t", []Curve{{"a", pts}}, "svg")
+	if !strings.Contains(string(with), "DP bound per user") || strings.Contains(string(without), "DP bound") {
+		t.Error("the DP region's legend is missing from the plot with it, or present without")
+	}
+}
+
+func TestDPRegionSignificant(t *testing.T) {
+	r := DPRegion{Epsilon: 1, Delta: 1e-5, Unit: "user"}
+	// One member ranked first of 20/20: above the region, not significantly.
+	pts := []ROCPoint{{0, 0, 0}, {0, 0.05, 0}, {1, 1, 0}}
+	if len(r.Above(pts, 0)) != 1 || len(r.Significant(pts, 20, 20, 0.05)) != 0 {
+		t.Errorf("above %v significant %v", r.Above(pts, 0), r.Significant(pts, 20, 20, 0.05))
+	}
+	// A perfect attack on 1000/1000 users is far outside.
+	pts = []ROCPoint{{0, 0, 0}, {0, 1, 0}, {1, 1, 0}}
+	if len(r.Significant(pts, 1000, 1000, 0.05)) != 1 {
+		t.Errorf("a perfect attack on 2000 users is not a significant violation")
+	}
+}
