@@ -35,8 +35,10 @@ type plan struct {
 	tokenizer   string
 	mitigations []PluginSpec
 	attacks     []PluginSpec
-	plugins     map[string]string // name -> binary
-	versions    map[string]string // name -> version
+	plugins     map[string]string           // name -> binary
+	versions    map[string]string           // name -> version
+	names       map[string]string           // spec name (maybe a path) -> stage name (from the plugin's Info)
+	isolation   map[string]plugin.Isolation // stage name -> what the sandbox enforced
 	tok         tokenizer.Tokenizer
 	log         io.Writer // plugins' log lines
 }
@@ -44,7 +46,7 @@ type plan struct {
 // Validate checks a config and everything it names before any work: keys,
 // values, the dataset, the models, the plugins and their configurations.
 func Validate(cfg Config) (*plan, error) {
-	p := &plan{cfg: cfg, plugins: map[string]string{}, versions: map[string]string{}}
+	p := &plan{cfg: cfg, plugins: map[string]string{}, versions: map[string]string{}, isolation: map[string]plugin.Isolation{}, names: map[string]string{}}
 	fail := func(key string, err error) (*plan, error) { return nil, fmt.Errorf("experiment: %s: %w", key, err) }
 	if strings.TrimSpace(cfg.Name) == "" || strings.ContainsAny(cfg.Name, "/\\") {
 		return fail("name", fmt.Errorf("%q: want a non-empty name without slashes", cfg.Name))
@@ -129,6 +131,11 @@ func Validate(cfg Config) (*plan, error) {
 			return fmt.Errorf("plugin %s: %w", spec.Name, err)
 		}
 		p.plugins[spec.Name], p.versions[spec.Name] = path, c.Info().Version
+		name, err := pluginStageName(c.Info().Name)
+		if err != nil {
+			return fmt.Errorf("plugin %s: %w", spec.Name, err)
+		}
+		p.names[spec.Name], p.isolation[name] = name, c.Isolation()
 		return nil
 	}
 	for _, s := range cfg.Mitigations {
@@ -182,6 +189,9 @@ func trainParams(cfg Config) map[string]any {
 // done. Keys hash everything a stage's output depends on, so runs may share
 // a stages directory (Sweep does).
 func stage(stages, name string, key any, log io.Writer, fn func(dir string) error) (string, error) {
+	if err := checkStageName(name); err != nil {
+		return "", err
+	}
 	b, err := json.Marshal(key)
 	if err != nil {
 		return "", err
@@ -309,7 +319,7 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 	for _, spec := range p.mitigations {
 		h, _ := fileHash(trainPath)
 		var resp plugin.MitigationResponse
-		dir, err := stage(stages, "mitigate-"+spec.Name, []any{h, spec, p.versions[spec.Name], cfg.Seed}, log, func(dir string) error {
+		dir, err := stage(stages, "mitigate-"+p.names[spec.Name], []any{h, spec, p.versions[spec.Name], cfg.Seed}, log, func(dir string) error {
 			resp, err = runMitigation(ctx, p, spec, trainPath, dir)
 			if err != nil {
 				return err
@@ -432,7 +442,7 @@ func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint s
 	var scores []ScoreRow
 	for _, spec := range p.attacks {
 		stageKey := append(append([]any{}, key...), spec, p.versions[spec.Name], cfg.Attack.Samples, cfg.Attack.MaxTokens)
-		dir, err := stage(stages, "attack-"+spec.Name+suffix, stageKey, log, func(dir string) error {
+		dir, err := stage(stages, "attack-"+p.names[spec.Name]+suffix, stageKey, log, func(dir string) error {
 			o, err := getOracle()
 			if err != nil {
 				return err
@@ -452,7 +462,7 @@ func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint s
 		}
 		for _, s := range resp.Scores {
 			u := users.Users[s.UserID]
-			scores = append(scores, ScoreRow{ExperimentID: cfg.Name, Attack: attackLabel(spec), UserID: s.UserID, Member: u.Member,
+			scores = append(scores, ScoreRow{ExperimentID: cfg.Name, Attack: attackLabel(p.names[spec.Name], spec), UserID: s.UserID, Member: u.Member,
 				Canary: u.Canary, NAttackSamples: int64(samplesOf(requests, s.UserID)), NTrainSamples: int64(u.TrainDocs), NUserDocs: int64(u.TotalDocs), Score: s.Score})
 		}
 	}
@@ -476,9 +486,11 @@ func pretrainConfig(cfg Config) train.Config {
 	return t
 }
 
-func attackLabel(s PluginSpec) string {
+// attackLabel names an attack in the results: its stage name, and its
+// parameters if any.
+func attackLabel(name string, s PluginSpec) string {
 	if len(s.Config) == 0 {
-		return s.Name
+		return name
 	}
 	keys := make([]string, 0, len(s.Config))
 	for k := range s.Config {
@@ -489,7 +501,7 @@ func attackLabel(s PluginSpec) string {
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s=%v", k, s.Config[k]))
 	}
-	return s.Name + "?" + strings.Join(parts, "&")
+	return name + "?" + strings.Join(parts, "&")
 }
 
 func samplesOf(req plugin.AttackRequest, user string) int {

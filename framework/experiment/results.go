@@ -70,14 +70,16 @@ type Manifest struct {
 	Tokenizer     string            `json:"tokenizer"`
 	Seed          uint64            `json:"seed"`
 	Plugins       map[string]string `json:"plugins"`
-	Backend       string            `json:"backend"`
-	Framework     buildinfo.Info    `json:"framework"`
-	Mitigations   []string          `json:"mitigations,omitempty"`
-	Settings      map[string]string `json:"finetuner_settings,omitempty"`
-	Checkpoint    string            `json:"attacked_checkpoint"`
-	PrivacyReport map[string]any    `json:"privacy_report,omitempty"`
-	Epsilon       *float64          `json:"epsilon,omitempty"`
-	Finished      time.Time         `json:"finished"`
+	// PluginIsolation is what the host's sandbox enforced on each plugin.
+	PluginIsolation map[string]plugin.Isolation `json:"plugin_isolation"`
+	Backend         string                      `json:"backend"`
+	Framework       buildinfo.Info              `json:"framework"`
+	Mitigations     []string                    `json:"mitigations,omitempty"`
+	Settings        map[string]string           `json:"finetuner_settings,omitempty"`
+	Checkpoint      string                      `json:"attacked_checkpoint"`
+	PrivacyReport   map[string]any              `json:"privacy_report,omitempty"`
+	Epsilon         *float64                    `json:"epsilon,omitempty"`
+	Finished        time.Time                   `json:"finished"`
 }
 
 func computeMetrics(cfg Config, scores []ScoreRow) ([]MetricsRow, map[string][]metrics.ROCPoint, error) {
@@ -113,7 +115,7 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 	ft plugin.FineTuneResponse, dataHash string, summaries []string, settings map[string]string) (Manifest, error) {
 	cfg := p.cfg
 	man := Manifest{ExperimentID: cfg.Name, Config: cfg, DatasetSource: p.source, DatasetSHA256: dataHash, Reference: p.reference,
-		Tokenizer: p.tokenizer, Seed: cfg.Seed, Plugins: p.versions, Backend: backend.Spec(cfg.Backend), Framework: buildinfo.Get(),
+		Tokenizer: p.tokenizer, Seed: cfg.Seed, Plugins: p.versions, PluginIsolation: p.isolation, Backend: backend.Spec(cfg.Backend), Framework: buildinfo.Get(),
 		Mitigations: summaries, Settings: settings, Checkpoint: ft.Best}
 	if ft.PrivacyReport != "" {
 		var rep map[string]any
