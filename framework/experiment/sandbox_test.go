@@ -92,8 +92,16 @@ func TestSpyAttackIsConfined(t *testing.T) {
 	}()
 	out := t.TempDir()
 	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	// The spy is named by a path that climbs with ../ (like
+	// attacks=../../x/loss): its stage must still be named by its Info
+	// name, under --out/stages.
+	wd, _ := os.Getwd()
+	relSpy, err := filepath.Rel(wd, spy)
+	if err != nil || !strings.HasPrefix(relSpy, "../") {
+		t.Fatalf("want a ../ path to the spy, got %q (%v)", relSpy, err)
+	}
 	spec := func(run string) string {
-		return fmt.Sprintf("%s?out=%s&home=%s&pid=%d&port=%s&canary=%s&run=%s", spy, out, secret, os.Getpid(), port, canary, run)
+		return fmt.Sprintf("%s?out=%s&home=%s&pid=%d&port=%s&canary=%s&run=%s", relSpy, out, secret, os.Getpid(), port, canary, run)
 	}
 	c := tiny(t, "spy")
 	c.Attacks = []string{spec("sandboxed"), "loss"}
@@ -101,6 +109,20 @@ func TestSpyAttackIsConfined(t *testing.T) {
 	res, err := experiment.Run(context.Background(), c, out, &log)
 	if err != nil {
 		t.Fatalf("run: %v\nlog:\n%s", err, log.String())
+	}
+	stageDirs, err := os.ReadDir(filepath.Join(out, "stages"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spyStage := false
+	for _, e := range stageDirs {
+		if !regexp.MustCompile(`^[a-z]+-[A-Za-z0-9_.-]+-[0-9a-f]{12}$`).MatchString(e.Name()) || !e.IsDir() {
+			t.Errorf("stage %q is not a plain stage folder", e.Name())
+		}
+		spyStage = spyStage || strings.HasPrefix(e.Name(), "attack-spy-")
+	}
+	if !spyStage {
+		t.Errorf("no attack-spy-* stage under %s/stages: the stage is not named by the plugin's Info name", out)
 	}
 	var iso = res.Manifest.PluginIsolation
 	if len(iso) != 3 { // the fine-tuner and both attacks
