@@ -286,6 +286,15 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
+	// One run at a time per stages folder (Run: --out; Sweep: its root).
+	if err := os.MkdirAll(filepath.Dir(stages), 0o755); err != nil {
+		return nil, err
+	}
+	unlock, err := lockDir(filepath.Dir(stages))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	// 1. Data.
 	dataDir, err := stage(stages, "data", []any{cfg.Dataset, p.source}, log, func(dir string) error {
 		_, err := datasets.Prepare(cfg.Dataset.Name, cfg.Dataset.Source, filepath.Join(dir, "data.parquet"), nil)
