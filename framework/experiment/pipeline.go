@@ -51,6 +51,9 @@ func Validate(cfg Config) (*plan, error) {
 	if strings.TrimSpace(cfg.Name) == "" || strings.ContainsAny(cfg.Name, "/\\") {
 		return fail("name", fmt.Errorf("%q: want a non-empty name without slashes", cfg.Name))
 	}
+	if err := checkRanges(cfg); err != nil {
+		return nil, err
+	}
 	d, err := datasets.Lookup(cfg.Dataset.Name)
 	if err != nil {
 		return fail("dataset.name", err)
@@ -129,6 +132,10 @@ func Validate(cfg Config) (*plan, error) {
 		}
 		if _, err := plugin.CheckConfig(c.ConfigSchema(), spec.Config); err != nil {
 			return fmt.Errorf("plugin %s: %w", spec.Name, err)
+		}
+		// The plugin's own checks too, before any stage runs.
+		if err := c.Configure(context.Background(), spec.Config); err != nil {
+			return err
 		}
 		p.plugins[spec.Name], p.versions[spec.Name] = path, c.Info().Version
 		name, err := pluginStageName(c.Info().Name)
