@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -55,6 +56,7 @@ type Client struct {
 	timeout time.Duration
 	iso     Isolation
 	dir     string // the plugin's own working directory, removed by Close
+	cmd     *exec.Cmd
 }
 
 // Open starts the plugin binary at path, checks its handshake and API
@@ -111,6 +113,7 @@ func Open(path string, opts Options) (*Client, error) {
 	}
 	gc := goplugin.NewClient(cfg)
 	fail := func(err error) (*Client, error) {
+		killGroup(cmd)
 		gc.Kill()
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("plugin %s: %w", path, err)
@@ -123,7 +126,7 @@ func Open(path string, opts Options) (*Client, error) {
 	if err != nil {
 		return fail(err)
 	}
-	c := &Client{path: abs, client: gc, remote: raw.(*remote), timeout: opts.Timeout, iso: iso, dir: dir}
+	c := &Client{path: abs, client: gc, remote: raw.(*remote), timeout: opts.Timeout, iso: iso, dir: dir, cmd: cmd}
 	ctx, cancel := context.WithTimeout(context.Background(), opts.StartTimeout)
 	defer cancel()
 	info, err := c.remote.rpc.Info(ctx, &pb.Empty{})
@@ -168,7 +171,17 @@ func (c *Client) Isolation() Isolation { return c.iso }
 
 // Close stops the plugin process and removes its working directory.
 func (c *Client) Close() {
-	c.client.Kill()
+	// go-plugin's Kill waits for the plugin's stdout to close, which a child
+	// of the plugin can hold open: after a grace period, kill the group.
+	done := make(chan struct{})
+	go func() { c.client.Kill(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		killGroup(c.cmd)
+		<-done
+	}
+	killGroup(c.cmd)
 	os.RemoveAll(c.dir)
 }
 

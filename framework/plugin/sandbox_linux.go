@@ -162,7 +162,10 @@ var (
 // nsAttr is the SysProcAttr that starts a child in the namespaces of flags
 // (with a user namespace mapping this uid when not root).
 func nsAttr(flags uintptr) *syscall.SysProcAttr {
-	a := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Cloneflags: flags}
+	// Setpgid: the plugin and anything it starts form one process group,
+	// which killGroup stops (without a PID namespace, a child that keeps the
+	// plugin's stdout open would otherwise outlive it and hang go-plugin).
+	a := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Cloneflags: flags, Setpgid: true}
 	if flags != 0 && os.Geteuid() != 0 {
 		a.Cloneflags |= syscall.CLONE_NEWUSER
 		a.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Geteuid(), HostID: os.Geteuid(), Size: 1}}
@@ -220,7 +223,7 @@ func pluginCmd(binary, dir string, opts Options) (*exec.Cmd, Isolation, error) {
 		cmd := exec.Command(binary)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), opts.Env...)
-		setDeathSignal(cmd)
+		cmd.SysProcAttr = nsAttr(0)
 		iso := Isolation{Sandbox: "off", Env: "inherited"}
 		warnDegraded(iso, []string{SandboxEnv + "=off: plugins run unrestricted"})
 		return cmd, iso, nil
@@ -256,4 +259,12 @@ func pluginCmd(binary, dir string, opts Options) (*exec.Cmd, Isolation, error) {
 		PIDNS: c.flags&syscall.CLONE_NEWPID != 0, Env: "scrubbed"}
 	warnDegraded(iso, c.why)
 	return cmd, iso, nil
+}
+
+// killGroup kills the plugin's process group: the plugin and whatever it
+// started, even after the plugin itself exited.
+func killGroup(cmd *exec.Cmd) {
+	if cmd.Process != nil {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
 }

@@ -23,3 +23,6 @@ func pluginCmd(binary, dir string, opts Options) (*exec.Cmd, Isolation, error) {
 	warnDegraded(iso, []string{"no plugin sandbox on this platform (Linux only)"})
 	return cmd, iso, nil
 }
+
+// killGroup is a no-op without process groups.
+func killGroup(cmd *exec.Cmd) {}

@@ -104,6 +104,9 @@ func (c Config) Validate() error {
 		if _, err := privacy.Lookup(c.Accountant); err != nil {
 			return fmt.Errorf("train: accountant: %w", err)
 		}
+		if c.Sigma > 0 && c.Sigma < privacy.MinSigma && c.Accountant != "rdp" {
+			return fmt.Errorf("train: sigma = %v: the %s accountant (and pld beside it) is accurate only for sigma >= %v; use accountant rdp", c.Sigma, c.Accountant, privacy.MinSigma)
+		}
 	}
 	return nil
 }
