@@ -218,7 +218,7 @@ func stage(stages, name string, key any, log io.Writer, fn func(dir string) erro
 	if err := fn(dir); err != nil {
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, ".done"), []byte(time.Now().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+	if err := data.WriteBytes(filepath.Join(dir, ".done"), []byte(time.Now().Format(time.RFC3339)+"\n")); err != nil {
 		return "", err
 	}
 	fmt.Fprintf(log, "privlm: %-14s done in %.1fs\n", name, time.Since(start).Seconds())
