@@ -247,6 +247,9 @@ func TestPrepareErrors(t *testing.T) {
 		{"bad glue label", "glue-sst2", write(t, filepath.Join(dir, "train.tsv"), "sentence\tlabel\nok\t7\n"), `label "7"`},
 		{"invalid utf8", "glue-sst2", write(t, filepath.Join(dir, "utf", "train.tsv"), "sentence\tlabel\nbad \xff byte\t1\n"), "UTF-8"},
 		{"empty", "reddit", write(t, filepath.Join(dir, "empty.jsonl"), "\n"), "no documents"},
+		// issue 19: raw invalid UTF-8 in a JSON line became U+FFFD silently.
+		{"invalid utf8 in jsonl", "reddit", write(t, filepath.Join(dir, "utf8.jsonl"), `{"author":"a","body":"x","id":"1"}`+"\n"+`{"author":"b","body":"bad `+"\xff"+` byte","id":"2"}`+"\n"),
+			"utf8.jsonl: line 2: invalid UTF-8 at byte 26"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

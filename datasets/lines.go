@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -55,7 +56,7 @@ func eachJSONLine[T any](path string, fn func(line int, v *T) error) error {
 		return err
 	}
 	defer r.Close()
-	return scanJSONLines(r, fn)
+	return scanJSONLines(r, fn) // callers name the file
 }
 
 func scanJSONLines[T any](r io.Reader, fn func(line int, v *T) error) error {
@@ -67,6 +68,10 @@ func scanJSONLines[T any](r io.Reader, fn func(line int, v *T) error) error {
 		b := sc.Bytes()
 		if len(strings.TrimSpace(string(b))) == 0 {
 			continue
+		}
+		if !utf8.Valid(b) {
+			// json.Unmarshal would silently turn it into U+FFFD.
+			return fmt.Errorf("line %d: invalid UTF-8 at byte %d", line, invalidUTF8At(b))
 		}
 		var v T
 		if err := json.Unmarshal(b, &v); err != nil {
@@ -84,3 +89,15 @@ func scanJSONLines[T any](r io.Reader, fn func(line int, v *T) error) error {
 
 // collapseSpace joins runs of whitespace into single spaces and trims.
 func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// invalidUTF8At is the offset of the first byte that is not valid UTF-8.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}

@@ -6,6 +6,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strconv"
@@ -130,20 +131,20 @@ func assign(f reflect.Value, key, value string) error {
 		f.SetString(value)
 	case reflect.Int, reflect.Int64, reflect.Int32:
 		n, err := strconv.ParseInt(value, 10, 64)
-		if err != nil {
+		if err != nil || f.OverflowInt(n) {
 			return bad("an integer")
 		}
 		f.SetInt(n)
 	case reflect.Uint64, reflect.Uint, reflect.Uint32:
 		n, err := strconv.ParseUint(value, 10, 64)
-		if err != nil {
+		if err != nil || f.OverflowUint(n) {
 			return bad("a non-negative integer")
 		}
 		f.SetUint(n)
 	case reflect.Float64, reflect.Float32:
 		x, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			return bad("a number")
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) || f.OverflowFloat(x) {
+			return bad("a finite number")
 		}
 		f.SetFloat(x)
 	case reflect.Bool:
@@ -167,4 +168,40 @@ func assign(f reflect.Value, key, value string) error {
 		return fmt.Errorf("config: key %q has unsupported type %s", key, f.Type())
 	}
 	return nil
+}
+
+// CheckFinite reports the first float field of the struct ptr points to
+// (nested structs included) that is NaN or infinite, by its key: values set
+// in Go, not through Set, are checked too.
+func CheckFinite(ptr any) error {
+	v := reflect.ValueOf(ptr)
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return fmt.Errorf("config: CheckFinite needs a struct, got %T", ptr)
+	}
+	var walk func(v reflect.Value, prefix string) error
+	walk = func(v reflect.Value, prefix string) error {
+		t := v.Type()
+		for i := range t.NumField() {
+			name := tagName(t.Field(i))
+			if name == "" {
+				continue
+			}
+			f := v.Field(i)
+			switch f.Kind() {
+			case reflect.Struct:
+				if err := walk(f, prefix+name+"."); err != nil {
+					return err
+				}
+			case reflect.Float32, reflect.Float64:
+				if x := f.Float(); math.IsNaN(x) || math.IsInf(x, 0) {
+					return fmt.Errorf("config: key %q: %v is not a finite number", prefix+name, x)
+				}
+			}
+		}
+		return nil
+	}
+	return walk(v, "")
 }

@@ -31,6 +31,9 @@ func WriteParquet[T any](path string, rows []T, options ...parquet.WriterOption)
 	if err == nil {
 		err = w.Close()
 	}
+	if err == nil {
+		err = tmp.Sync() // on disk before it takes the name
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -41,7 +44,17 @@ func WriteParquet[T any](path string, rows []T, options ...parquet.WriterOption)
 		os.Remove(tmp.Name())
 		return fmt.Errorf("data: writing %s: %w", path, err)
 	}
+	syncDir(filepath.Dir(path))
 	return nil
+}
+
+// syncDir makes a rename in dir durable (best effort: not every file system
+// syncs directories).
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
 }
 
 // ReadParquet reads every row of a Parquet file into T.
@@ -58,11 +71,11 @@ func ReadParquet[T any](path string) ([]T, error) {
 	for {
 		n, err := r.Read(buf)
 		out = append(out, buf[:n]...)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("data: reading %s: %w", path, err)
+		}
 		if errors.Is(err, io.EOF) || n == 0 {
 			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("data: reading %s: %w", path, err)
 		}
 	}
 }
@@ -77,15 +90,33 @@ func WriteJSON(path string, v any) error {
 	return WriteBytes(path, append(b, '\n'))
 }
 
-// WriteBytes writes b to path atomically (temporary file, then rename),
-// creating the directory.
+// WriteBytes writes b to path atomically and durably (a temporary file of
+// its own, synced, then renamed), creating the directory.
 func WriteBytes(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("data: %w", err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
 		return fmt.Errorf("data: %w", err)
 	}
-	return os.Rename(tmp, path)
+	_, err = tmp.Write(b)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("data: writing %s: %w", path, err)
+	}
+	syncDir(filepath.Dir(path))
+	return nil
 }

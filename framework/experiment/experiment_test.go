@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,6 +51,17 @@ func TestBadConfigsFailBeforeWork(t *testing.T) {
 		{[]string{"split.held_in_fraction=2"}, "held_in_fraction"},
 		{[]string{"attack.checkpoints=some"}, `attack.checkpoints: "some", want best or all`},
 		{[]string{"attack.checkpoints=all"}, "all needs train.checkpoint_every"},
+		// issue 19: non-finite and out-of-range numbers, each naming its key.
+		{[]string{"train.learning_rate=Inf"}, `key "train.learning_rate": "Inf" is not a finite number`},
+		{[]string{"train.sigma=NaN"}, `key "train.sigma": "NaN" is not a finite number`},
+		{[]string{"train.clip_norm=NaN"}, `key "train.clip_norm": "NaN" is not a finite number`},
+		{[]string{"train.weight_decay=NaN"}, `key "train.weight_decay": "NaN" is not a finite number`},
+		{[]string{"train.clip_norm=-1"}, "clip_norm = -1, want > 0"},
+		{[]string{"train.weight_decay=-0.1"}, "weight_decay = -0.1, want >= 0"},
+		{[]string{"split.max_users=-5"}, "split.max_users: -5, want >= 0"},
+		{[]string{"bootstrap=0"}, "bootstrap: 0, want >= 100"},
+		{[]string{"mitigations=cap?max_docs=-3"}, `parameter "max_docs": -3 is outside [1, +inf]`},
+		{[]string{"attacks=min-k?k=0"}, "k = 0, want 0 < k <= 1"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.set, " "), func(t *testing.T) {
@@ -307,5 +319,22 @@ func TestTrainCountsAfterMitigations(t *testing.T) {
 	}
 	if members == 0 {
 		t.Fatal("no members")
+	}
+}
+
+// TestNonFiniteFieldsSetInGo: a notebook sets fields directly, not through
+// Set; Validate still names the key.
+func TestNonFiniteFieldsSetInGo(t *testing.T) {
+	for key, set := range map[string]func(c *experiment.Config){
+		"train.learning_rate":    func(c *experiment.Config) { c.Train.LearningRate = math.Inf(1) },
+		"train.sigma":            func(c *experiment.Config) { c.Train.Sigma = math.NaN() },
+		"split.held_in_fraction": func(c *experiment.Config) { c.Split.HeldInFraction = math.NaN() },
+	} {
+		c := experiment.Default()
+		set(&c)
+		_, err := experiment.Validate(c)
+		if err == nil || !strings.Contains(err.Error(), `"`+key+`"`) {
+			t.Errorf("%s: %v, want an error naming the key", key, err)
+		}
 	}
 }

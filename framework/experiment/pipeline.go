@@ -35,8 +35,10 @@ type plan struct {
 	tokenizer   string
 	mitigations []PluginSpec
 	attacks     []PluginSpec
-	plugins     map[string]string // name -> binary
-	versions    map[string]string // name -> version
+	plugins     map[string]string           // name -> binary
+	versions    map[string]string           // name -> version
+	names       map[string]string           // spec name (maybe a path) -> stage name (from the plugin's Info)
+	isolation   map[string]plugin.Isolation // stage name -> what the sandbox enforced
 	tok         tokenizer.Tokenizer
 	log         io.Writer // plugins' log lines
 	overlap     *data.OverlapReport
@@ -47,10 +49,13 @@ type plan struct {
 // Validate checks a config and everything it names before any work: keys,
 // values, the dataset, the models, the plugins and their configurations.
 func Validate(cfg Config) (*plan, error) {
-	p := &plan{cfg: cfg, plugins: map[string]string{}, versions: map[string]string{}}
+	p := &plan{cfg: cfg, plugins: map[string]string{}, versions: map[string]string{}, isolation: map[string]plugin.Isolation{}, names: map[string]string{}}
 	fail := func(key string, err error) (*plan, error) { return nil, fmt.Errorf("experiment: %s: %w", key, err) }
 	if strings.TrimSpace(cfg.Name) == "" || strings.ContainsAny(cfg.Name, "/\\") {
 		return fail("name", fmt.Errorf("%q: want a non-empty name without slashes", cfg.Name))
+	}
+	if err := checkRanges(cfg); err != nil {
+		return nil, err
 	}
 	d, err := datasets.Lookup(cfg.Dataset.Name)
 	if err != nil {
@@ -140,7 +145,16 @@ func Validate(cfg Config) (*plan, error) {
 		if _, err := plugin.CheckConfig(c.ConfigSchema(), spec.Config); err != nil {
 			return fmt.Errorf("plugin %s: %w", spec.Name, err)
 		}
+		// The plugin's own checks too, before any stage runs.
+		if err := c.Configure(context.Background(), spec.Config); err != nil {
+			return err
+		}
 		p.plugins[spec.Name], p.versions[spec.Name] = path, c.Info().Version
+		name, err := pluginStageName(c.Info().Name)
+		if err != nil {
+			return fmt.Errorf("plugin %s: %w", spec.Name, err)
+		}
+		p.names[spec.Name], p.isolation[name] = name, c.Isolation()
 		return nil
 	}
 	for _, s := range cfg.Mitigations {
@@ -194,6 +208,9 @@ func trainParams(cfg Config) map[string]any {
 // done. Keys hash everything a stage's output depends on, so runs may share
 // a stages directory (Sweep does).
 func stage(stages, name string, key any, log io.Writer, fn func(dir string) error) (string, error) {
+	if err := checkStageName(name); err != nil {
+		return "", err
+	}
 	b, err := json.Marshal(key)
 	if err != nil {
 		return "", err
@@ -213,7 +230,7 @@ func stage(stages, name string, key any, log io.Writer, fn func(dir string) erro
 	if err := fn(dir); err != nil {
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, ".done"), []byte(time.Now().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+	if err := data.WriteBytes(filepath.Join(dir, ".done"), []byte(time.Now().Format(time.RFC3339)+"\n")); err != nil {
 		return "", err
 	}
 	fmt.Fprintf(log, "privlm: %-14s done in %.1fs\n", name, time.Since(start).Seconds())
@@ -289,6 +306,15 @@ func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
+	// One run at a time per stages folder (Run: --out; Sweep: its root).
+	if err := os.MkdirAll(filepath.Dir(stages), 0o755); err != nil {
+		return nil, err
+	}
+	unlock, err := lockDir(filepath.Dir(stages))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	// 1. Data.
 	dataPath, dataHash, err := dataStage(p, stages, log)
 	if err != nil {
@@ -318,7 +344,7 @@ func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer)
 	for _, spec := range p.mitigations {
 		h, _ := fileHash(trainPath)
 		var resp plugin.MitigationResponse
-		dir, err := stage(stages, "mitigate-"+spec.Name, []any{h, spec, p.versions[spec.Name], cfg.Seed}, log, func(dir string) error {
+		dir, err := stage(stages, "mitigate-"+p.names[spec.Name], []any{h, spec, p.versions[spec.Name], cfg.Seed}, log, func(dir string) error {
 			resp, err = runMitigation(ctx, p, spec, trainPath, dir)
 			if err != nil {
 				return err
@@ -455,7 +481,7 @@ func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint s
 	var scores []ScoreRow
 	for _, spec := range p.attacks {
 		stageKey := append(append([]any{}, key...), spec, p.versions[spec.Name], cfg.Attack.Samples, cfg.Attack.MaxTokens, scoringVersion)
-		dir, err := stage(stages, "attack-"+spec.Name+suffix, stageKey, log, func(dir string) error {
+		dir, err := stage(stages, "attack-"+p.names[spec.Name]+suffix, stageKey, log, func(dir string) error {
 			o, err := getOracle()
 			if err != nil {
 				return err
@@ -483,7 +509,7 @@ func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint s
 		p.scoring.Window = oi.Window
 		for _, s := range resp.Scores {
 			u := users.Users[s.UserID]
-			scores = append(scores, ScoreRow{ExperimentID: cfg.Name, Seed: int64(cfg.Seed), Attack: attackLabel(spec), UserID: s.UserID, Member: u.Member,
+			scores = append(scores, ScoreRow{ExperimentID: cfg.Name, Seed: int64(cfg.Seed), Attack: attackLabel(p.names[spec.Name], spec), UserID: s.UserID, Member: u.Member,
 				Canary: u.Canary, NAttackSamples: int64(samplesOf(requests, s.UserID)), NTrainSamples: int64(u.TrainDocs), NTrainTokens: int64(u.TrainTokens), NUserDocs: int64(u.TotalDocs), Score: s.Score})
 		}
 	}
@@ -507,9 +533,11 @@ func pretrainConfig(cfg Config) train.Config {
 	return t
 }
 
-func attackLabel(s PluginSpec) string {
+// attackLabel names an attack in the results: its stage name, and its
+// parameters if any.
+func attackLabel(name string, s PluginSpec) string {
 	if len(s.Config) == 0 {
-		return s.Name
+		return name
 	}
 	keys := make([]string, 0, len(s.Config))
 	for k := range s.Config {
@@ -520,7 +548,7 @@ func attackLabel(s PluginSpec) string {
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s=%v", k, s.Config[k]))
 	}
-	return s.Name + "?" + strings.Join(parts, "&")
+	return name + "?" + strings.Join(parts, "&")
 }
 
 func samplesOf(req plugin.AttackRequest, user string) int {

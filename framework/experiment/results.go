@@ -152,15 +152,17 @@ type Manifest struct {
 	Tokenizer     string `json:"tokenizer"`
 	Seed          uint64 `json:"seed"`
 	// Seeds are the seeds of a run with repeats (per-seed runs in seed-N/).
-	Seeds         []uint64          `json:"seeds,omitempty"`
-	Plugins       map[string]string `json:"plugins"`
-	Backend       string            `json:"backend"`
-	Framework     buildinfo.Info    `json:"framework"`
-	Mitigations   []string          `json:"mitigations,omitempty"`
-	Settings      map[string]string `json:"finetuner_settings,omitempty"`
-	Checkpoint    string            `json:"attacked_checkpoint"`
-	PrivacyReport map[string]any    `json:"privacy_report,omitempty"`
-	Epsilon       *float64          `json:"epsilon,omitempty"`
+	Seeds   []uint64          `json:"seeds,omitempty"`
+	Plugins map[string]string `json:"plugins"`
+	// PluginIsolation is what the host's sandbox enforced on each plugin.
+	PluginIsolation map[string]plugin.Isolation `json:"plugin_isolation"`
+	Backend         string                      `json:"backend"`
+	Framework       buildinfo.Info              `json:"framework"`
+	Mitigations     []string                    `json:"mitigations,omitempty"`
+	Settings        map[string]string           `json:"finetuner_settings,omitempty"`
+	Checkpoint      string                      `json:"attacked_checkpoint"`
+	PrivacyReport   map[string]any              `json:"privacy_report,omitempty"`
+	Epsilon         *float64                    `json:"epsilon,omitempty"`
 	// AttackerOverlap is the split's attacker/training overlap check.
 	AttackerOverlap *data.OverlapReport `json:"attacker_overlap,omitempty"`
 	// Warnings are what a reader of the numbers must know (too few users, ...).
@@ -259,7 +261,7 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 	ft plugin.FineTuneResponse, dataHash string, summaries []string, settings map[string]string) (Manifest, error) {
 	cfg := p.cfg
 	man := Manifest{ExperimentID: cfg.Name, Config: cfg, DatasetSource: p.source, DatasetSHA256: dataHash, Reference: p.reference,
-		Tokenizer: p.tokenizer, Seed: cfg.Seed, Plugins: p.versions, Backend: backend.Spec(cfg.Backend), Framework: buildinfo.Get(),
+		Tokenizer: p.tokenizer, Seed: cfg.Seed, Plugins: p.versions, PluginIsolation: p.isolation, Backend: backend.Spec(cfg.Backend), Framework: buildinfo.Get(),
 		Mitigations: summaries, Settings: settings, Checkpoint: ft.Best, AttackerOverlap: p.overlap, Scoring: p.scoring,
 		Warnings: append([]string{}, p.warnings...)}
 	if ft.PrivacyReport != "" {

@@ -325,7 +325,7 @@ func cmpStr(a, b string) int {
 }
 
 func runMitigation(ctx context.Context, p *plan, spec PluginSpec, trainPath, dir string) (plugin.MitigationResponse, error) {
-	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{Log: p.log})
+	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{Log: p.log, Read: []string{trainPath}, Write: []string{dir}})
 	if err != nil {
 		return plugin.MitigationResponse{}, err
 	}
@@ -337,7 +337,8 @@ func runMitigation(ctx context.Context, p *plan, spec PluginSpec, trainPath, dir
 }
 
 func runFineTune(ctx context.Context, p *plan, trainPath, valPath string, settings map[string]string, dir string, log io.Writer) (plugin.FineTuneResponse, error) {
-	c, err := plugin.Open(p.plugins[p.cfg.FineTuner], plugin.Options{Timeout: 72 * time.Hour, Log: log})
+	c, err := plugin.Open(p.plugins[p.cfg.FineTuner], plugin.Options{Timeout: 72 * time.Hour, Log: log,
+		Read: fineTunerInputs(p, trainPath, valPath), Write: []string{dir}})
 	if err != nil {
 		return plugin.FineTuneResponse{}, err
 	}
@@ -347,6 +348,16 @@ func runFineTune(ctx context.Context, p *plan, trainPath, valPath string, settin
 	}
 	return c.FineTune(ctx, plugin.FineTuneRequest{BaseCheckpoint: p.reference, Tokenizer: p.tokenizer, TrainPath: trainPath,
 		ValidationPath: valPath, OutputDir: dir, Seed: p.cfg.Seed, Settings: settings, Backend: p.cfg.Backend})
+}
+
+// fineTunerInputs are the files the fine-tuner's sandbox may read: the base
+// checkpoint, the tokenizer (unless built in), the training and validation data.
+func fineTunerInputs(p *plan, trainPath, valPath string) []string {
+	in := []string{p.reference, trainPath, valPath}
+	if p.tokenizer != "gpt2" {
+		in = append(in, p.tokenizer)
+	}
+	return in
 }
 
 // attackRequest groups the attacker's documents by user; with samples > 0,

@@ -35,8 +35,14 @@ type Options struct {
 	StartTimeout time.Duration
 	// Log receives the plugin's log lines (os.Stderr if nil).
 	Log io.Writer
-	// Env adds environment variables for the plugin process.
+	// Env adds environment variables for the plugin process (its
+	// environment is otherwise scrubbed: see Isolation).
 	Env []string
+	// Read lists the files and directories the sandboxed plugin may read
+	// besides its binary and system libraries (a fine-tuner's inputs).
+	Read []string
+	// Write lists the directories it may write (a stage's output directory).
+	Write []string
 }
 
 // Client is the host's handle on a running plugin. It is safe for
@@ -48,6 +54,9 @@ type Client struct {
 	client  *goplugin.Client
 	remote  *remote
 	timeout time.Duration
+	iso     Isolation
+	dir     string // the plugin's own working directory, removed by Close
+	cmd     *exec.Cmd
 }
 
 // Open starts the plugin binary at path, checks its handshake and API
@@ -70,29 +79,43 @@ func Open(path string, opts Options) (*Client, error) {
 	if logOut == nil {
 		logOut = os.Stderr
 	}
-	cmd := exec.Command(abs)
-	cmd.Env = append(os.Environ(), opts.Env...)
-	setDeathSignal(cmd)
+	if opts.SHA256 != "" {
+		// Checked here, not by go-plugin: the process it starts is the sandbox shim.
+		want, err := hex.DecodeString(opts.SHA256)
+		if err != nil || len(want) != sha256.Size {
+			return nil, fmt.Errorf("plugin %s: pinned sha256 %q is not 64 hex digits", path, opts.SHA256)
+		}
+		if got, err := SHA256File(abs); err != nil {
+			return nil, fmt.Errorf("plugin %s: %w", path, err)
+		} else if got != hex.EncodeToString(want) {
+			return nil, fmt.Errorf("plugin %s: %w", path, goplugin.ErrChecksumsDoNotMatch)
+		}
+	}
+	dir, err := os.MkdirTemp("", "privlm-plugin-")
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", path, err)
+	}
+	cmd, iso, err := pluginCmd(abs, dir, opts)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("plugin %s: %w", path, err)
+	}
 	cfg := &goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{APIVersion: {pluginName: &grpcPlugin{}}},
 		Cmd:              cmd,
+		SkipHostEnv:      true,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		StartTimeout:     opts.StartTimeout,
 		Logger:           hclog.New(&hclog.LoggerOptions{Name: "plugin." + filepath.Base(abs), Output: logOut, Level: hclog.Info}),
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))},
 	}
-	if opts.SHA256 != "" {
-		sum, err := hex.DecodeString(opts.SHA256)
-		if err != nil || len(sum) != sha256.Size {
-			return nil, fmt.Errorf("plugin %s: pinned sha256 %q is not 64 hex digits", path, opts.SHA256)
-		}
-		cfg.SecureConfig = &goplugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
-	}
 	gc := goplugin.NewClient(cfg)
 	fail := func(err error) (*Client, error) {
+		killGroup(cmd)
 		gc.Kill()
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("plugin %s: %w", path, err)
 	}
 	conn, err := gc.Client()
@@ -103,7 +126,7 @@ func Open(path string, opts Options) (*Client, error) {
 	if err != nil {
 		return fail(err)
 	}
-	c := &Client{path: abs, client: gc, remote: raw.(*remote), timeout: opts.Timeout}
+	c := &Client{path: abs, client: gc, remote: raw.(*remote), timeout: opts.Timeout, iso: iso, dir: dir, cmd: cmd}
 	ctx, cancel := context.WithTimeout(context.Background(), opts.StartTimeout)
 	defer cancel()
 	info, err := c.remote.rpc.Info(ctx, &pb.Empty{})
@@ -143,8 +166,24 @@ func (c *Client) Path() string { return c.path }
 // ConfigSchema is the plugin's parameter list.
 func (c *Client) ConfigSchema() []Param { return c.schema }
 
-// Close stops the plugin process.
-func (c *Client) Close() { c.client.Kill() }
+// Isolation is what the host enforced on the plugin process.
+func (c *Client) Isolation() Isolation { return c.iso }
+
+// Close stops the plugin process and removes its working directory.
+func (c *Client) Close() {
+	// go-plugin's Kill waits for the plugin's stdout to close, which a child
+	// of the plugin can hold open: after a grace period, kill the group.
+	done := make(chan struct{})
+	go func() { c.client.Kill(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		killGroup(c.cmd)
+		<-done
+	}
+	killGroup(c.cmd)
+	os.RemoveAll(c.dir)
+}
 
 // call runs one RPC with the deadline, turning transport failures into errors
 // that name the plugin.

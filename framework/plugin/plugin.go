@@ -49,7 +49,14 @@ type Param struct {
 	Description string `json:"description,omitempty"`
 	// Enum, if set, lists the allowed string values.
 	Enum []string `json:"enum,omitempty"`
+	// Min and Max, if set, bound a numeric value (inclusive); the host checks
+	// them before any stage runs.
+	Min *float64 `json:"min,omitempty"`
+	Max *float64 `json:"max,omitempty"`
 }
+
+// Bound is a helper for Param.Min and Param.Max: Min: plugin.Bound(1).
+func Bound(x float64) *float64 { return &x }
 
 // Config holds parameter values by name (JSON types: string, float64, bool).
 type Config map[string]any
@@ -137,6 +144,9 @@ func convertParam(p Param, v any) (any, error) {
 		if p.Type == "int" && f != math.Trunc(f) {
 			return nil, fmt.Errorf("want an integer, got %v", f)
 		}
+		if p.Min != nil && f < *p.Min || p.Max != nil && f > *p.Max {
+			return nil, fmt.Errorf("%v is outside [%s, %s]", f, bound(p.Min, "-inf"), bound(p.Max, "+inf"))
+		}
 		return f, nil
 	case "bool":
 		switch x := v.(type) {
@@ -175,3 +185,10 @@ type NoConfig struct{}
 
 func (NoConfig) ConfigSchema() []Param      { return nil }
 func (NoConfig) Configure(cfg Config) error { return nil }
+
+func bound(b *float64, none string) string {
+	if b == nil {
+		return none
+	}
+	return fmt.Sprint(*b)
+}

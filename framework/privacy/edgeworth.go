@@ -100,7 +100,10 @@ func (e *Edgeworth) Delta(h History, eps float64) (float64, error) {
 	if err := h.Validate(); err != nil {
 		return 0, err
 	}
-	return e.delta(e.total(h), eps), nil
+	if err := accurateRange("edgeworth", h, 0); err != nil {
+		return 0, err
+	}
+	return checkedDelta("edgeworth", eps, e.delta(e.total(h), eps), nil)
 }
 
 // Epsilon solves delta(eps) = delta starting, as EW-Tune does, from the
@@ -112,6 +115,14 @@ func (e *Edgeworth) Epsilon(h History, delta float64) (float64, error) {
 	if err := validateDelta(delta); err != nil {
 		return 0, err
 	}
+	if err := accurateRange("edgeworth", h, delta); err != nil {
+		return 0, err
+	}
+	eps, err := e.epsilon(h, delta)
+	return checkedEpsilon("edgeworth", eps, err)
+}
+
+func (e *Edgeworth) epsilon(h History, delta float64) (float64, error) {
 	c := e.total(h)
 	if !(c.x[1] > 0) || !(c.y[1] > 0) {
 		return 0, fmt.Errorf("privacy: edgeworth: privacy loss has no variance (sigma too large for float64)")

@@ -41,11 +41,15 @@ func (g GDP) Epsilon(h History, delta float64) (float64, error) {
 	if err := validateDelta(delta); err != nil {
 		return 0, err
 	}
+	if err := accurateRange("gdp", h, delta); err != nil {
+		return 0, err
+	}
 	mu := g.Mu(h)
 	if math.IsInf(mu, 1) || math.IsNaN(mu) {
 		return 0, fmt.Errorf("privacy: gdp: mu is %v for this history (sigma too small)", mu)
 	}
-	return GaussianEpsilon(mu, delta)
+	eps, err := GaussianEpsilon(mu, delta)
+	return checkedEpsilon("gdp", eps, err)
 }
 
 // GaussianDelta is the delta of a mu-GDP mechanism at epsilon.

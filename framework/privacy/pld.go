@@ -375,7 +375,7 @@ func (p *PLD) withGrid(fn func(interval float64) error) (float64, error) {
 // Epsilon is the upper bound: the larger of the two directions.
 func (p *PLD) Epsilon(h History, delta float64) (float64, error) {
 	_, upper, _, err := p.bounds(h, delta, false)
-	return upper, err
+	return checkedEpsilon("pld", upper, err)
 }
 
 // Bounds returns a lower and an upper bound on epsilon(delta) and the grid
@@ -389,6 +389,9 @@ func (p *PLD) bounds(h History, delta float64, wantLower bool) (lower, upper, in
 		return 0, 0, 0, err
 	}
 	if err := validateDelta(delta); err != nil {
+		return 0, 0, 0, err
+	}
+	if err := accurateRange("pld", h, delta); err != nil {
 		return 0, 0, 0, err
 	}
 	interval, err = p.withGrid(func(interval float64) error {
@@ -443,6 +446,12 @@ func (p *PLD) Delta(h History, eps float64) (float64, error) {
 	if err := h.Validate(); err != nil {
 		return 0, err
 	}
+	if err := accurateRange("pld", h, 0); err != nil {
+		return 0, err
+	}
+	if _, err := checkedDelta("pld", eps, 0, nil); err != nil {
+		return 0, err
+	}
 	var worst float64
 	_, err := p.withGrid(func(interval float64) error {
 		worst = 0
@@ -466,6 +475,9 @@ func (p *PLD) EpsilonDirection(h History, delta float64, dir string) (float64, e
 		return 0, err
 	}
 	if err := validateDelta(delta); err != nil {
+		return 0, err
+	}
+	if err := accurateRange("pld", h, delta); err != nil {
 		return 0, err
 	}
 	d := remove

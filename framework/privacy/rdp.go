@@ -44,7 +44,7 @@ func (r *RDP) Orders() []float64  { return r.opts.Orders }
 // Epsilon converts the composed RDP curve to (epsilon, delta).
 func (r *RDP) Epsilon(h History, delta float64) (float64, error) {
 	eps, _, err := r.EpsilonAndOrder(h, delta)
-	return eps, err
+	return checkedEpsilon("rdp", eps, err)
 }
 
 // EpsilonAndOrder also returns the order that gave the smallest epsilon.

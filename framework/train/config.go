@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 
+	"github.com/privlm/privlm/framework/config"
 	"github.com/privlm/privlm/framework/lm"
 	"github.com/privlm/privlm/framework/privacy"
 )
@@ -63,7 +64,19 @@ func DefaultConfig() Config {
 
 // Validate reports the first bad field by its key.
 func (c Config) Validate() error {
+	if err := config.CheckFinite(&c); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	switch {
+	case c.WarmupSteps < 0 || c.EvalEvery < 0 || c.MaxValExamples < 0 || c.Patience < 0 || c.CheckpointEvery < 0:
+		return fmt.Errorf("train: warmup_steps %d, eval_every %d, max_val_examples %d, patience %d, checkpoint_every %d: want >= 0",
+			c.WarmupSteps, c.EvalEvery, c.MaxValExamples, c.Patience, c.CheckpointEvery)
+	case !(c.ClipNorm > 0):
+		return fmt.Errorf("train: clip_norm = %v, want > 0", c.ClipNorm)
+	case c.WeightDecay < 0:
+		return fmt.Errorf("train: weight_decay = %v, want >= 0", c.WeightDecay)
+	case c.TargetEpsilon < 0:
+		return fmt.Errorf("train: target_epsilon = %v, want >= 0", c.TargetEpsilon)
 	case c.Steps < 0 || c.Epochs < 0 || (c.Steps == 0 && !(c.Epochs > 0)):
 		return fmt.Errorf("train: set steps > 0 or epochs > 0 (steps %d, epochs %v)", c.Steps, c.Epochs)
 	case c.BatchSize < 1:
@@ -96,6 +109,9 @@ func (c Config) Validate() error {
 		}
 		if _, err := privacy.Parse(c.Accountant); err != nil {
 			return fmt.Errorf("train: accountant: %w", err)
+		}
+		if c.Sigma > 0 && c.Sigma < privacy.MinSigma && c.Accountant != "rdp" {
+			return fmt.Errorf("train: sigma = %v: the %s accountant (and pld beside it) is accurate only for sigma >= %v; use accountant rdp", c.Sigma, c.Accountant, privacy.MinSigma)
 		}
 	}
 	return nil

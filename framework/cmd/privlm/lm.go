@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/privlm/privlm/framework/backend"
 	"github.com/privlm/privlm/framework/lm"
@@ -100,7 +101,10 @@ func readLines(r io.Reader) ([]string, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	var out []string
-	for sc.Scan() {
+	for line := 1; sc.Scan(); line++ {
+		if !utf8.Valid(sc.Bytes()) {
+			return nil, fmt.Errorf("line %d: invalid UTF-8 (it would be scored as U+FFFD)", line)
+		}
 		out = append(out, strings.TrimSuffix(sc.Text(), "\r"))
 	}
 	return out, sc.Err()

@@ -47,6 +47,17 @@ func TestLMScoreJSON(t *testing.T) {
 	}
 }
 
+// TestLMScoreRejectsInvalidUTF8: a text that is not UTF-8 is refused with
+// its line, not scored as U+FFFD.
+func TestLMScoreRejectsInvalidUTF8(t *testing.T) {
+	ckpt := shareddata.Path(t, "models/stories260K.bin")
+	tok := shareddata.Path(t, "models/tok512.bin")
+	_, stderr, status := run(t, "fine\nbad \xff byte\n", "lm", "score", "--checkpoint", ckpt, "--tokenizer", tok)
+	if status == 0 || !strings.Contains(stderr, "line 2: invalid UTF-8") {
+		t.Fatalf("status %d, stderr %q: want a failure naming line 2", status, stderr)
+	}
+}
+
 func TestCLIErrors(t *testing.T) {
 	tests := []struct {
 		args []string

@@ -135,7 +135,7 @@ func (*MinK) Info() plugin.Info {
 		Description: "Min-K% Prob (Shi et al.): mean of the k lowest token log-probabilities under the target"}
 }
 func (*MinK) ConfigSchema() []plugin.Param {
-	return []plugin.Param{aggregationParam, {Name: "k", Type: "float", Default: 0.2, Description: "fraction of lowest-probability tokens averaged"}}
+	return []plugin.Param{aggregationParam, {Name: "k", Type: "float", Default: 0.2, Min: plugin.Bound(0), Max: plugin.Bound(1), Description: "fraction of lowest-probability tokens averaged"}}
 }
 func (a *MinK) Configure(cfg plugin.Config) error {
 	a.agg, a.k = cfg.String("aggregation"), cfg.Float("k")
@@ -160,7 +160,7 @@ func (*Cap) Info() plugin.Info {
 		Description: "per-user cap: keep at most max_docs random training documents of each user"}
 }
 func (*Cap) ConfigSchema() []plugin.Param {
-	return []plugin.Param{{Name: "max_docs", Type: "int", Default: 10.0, Description: "documents kept per user"}}
+	return []plugin.Param{{Name: "max_docs", Type: "int", Default: 10.0, Min: plugin.Bound(1), Description: "documents kept per user"}}
 }
 func (m *Cap) Configure(cfg plugin.Config) error {
 	if m.max = cfg.Int("max_docs"); m.max < 1 {
@@ -181,7 +181,7 @@ func (*Dedup) Info() plugin.Info {
 		Description: "within-user deduplication: exact (normalised text) and, with near_threshold, near duplicates (MinHash)"}
 }
 func (*Dedup) ConfigSchema() []plugin.Param {
-	return []plugin.Param{{Name: "near_threshold", Type: "float", Default: 0.0, Description: "Jaccard similarity of word 3-grams above which documents are near duplicates (0 = exact only)"}}
+	return []plugin.Param{{Name: "near_threshold", Type: "float", Default: 0.0, Min: plugin.Bound(0), Max: plugin.Bound(1), Description: "Jaccard similarity of word 3-grams above which documents are near duplicates (0 = exact only)"}}
 }
 func (m *Dedup) Configure(cfg plugin.Config) error {
 	if m.near = cfg.Float("near_threshold"); m.near < 0 || m.near > 1 {

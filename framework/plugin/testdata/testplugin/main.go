@@ -72,6 +72,24 @@ func (finetuner) Info() plugin.Info {
 	return plugin.Info{Kind: plugin.KindFineTuner, Name: "testplugin", Version: "0.0.1"}
 }
 func (finetuner) FineTune(_ context.Context, req plugin.FineTuneRequest) (plugin.FineTuneResponse, error) {
+	if mode == "finetuner-files" { // the sandbox test: its inputs and output only
+		if _, err := os.ReadFile(req.TrainPath); err != nil {
+			return plugin.FineTuneResponse{}, err
+		}
+		if err := os.WriteFile(req.OutputDir+"/best", []byte("weights"), 0o644); err != nil {
+			return plugin.FineTuneResponse{}, err
+		}
+		var leaks []string
+		if _, err := os.ReadFile(req.Settings["forbidden_read"]); err == nil {
+			leaks = append(leaks, "read "+req.Settings["forbidden_read"])
+		}
+		if err := os.WriteFile(req.Settings["forbidden_write"], []byte("x"), 0o644); err == nil {
+			leaks = append(leaks, "wrote "+req.Settings["forbidden_write"])
+		}
+		if len(leaks) > 0 {
+			return plugin.FineTuneResponse{}, fmt.Errorf("leak: %v", leaks)
+		}
+	}
 	best := req.OutputDir + "/best"
 	return plugin.FineTuneResponse{Checkpoints: []plugin.CheckpointInfo{{Path: best, Step: 7, ValLoss: 1.5}}, Best: best,
 		TrainingLog: req.OutputDir + "/log.parquet"}, nil
@@ -96,7 +114,7 @@ func main() {
 		goplugin.Serve(&goplugin.ServeConfig{HandshakeConfig: h, GRPCServer: goplugin.DefaultGRPCServer,
 			VersionedPlugins: map[int]goplugin.PluginSet{plugin.APIVersion + 98: {}}})
 		return
-	case "finetuner":
+	case "finetuner", "finetuner-files":
 		plugin.Serve(finetuner{})
 	case "mitigation":
 		plugin.Serve(mitigation{})
