@@ -70,16 +70,17 @@ type Manifest struct {
 	Tokenizer     string            `json:"tokenizer"`
 	Seed          uint64            `json:"seed"`
 	Plugins       map[string]string `json:"plugins"`
+	Backend       string            `json:"backend"`
+	Framework     buildinfo.Info    `json:"framework"`
+	Mitigations   []string          `json:"mitigations,omitempty"`
+	Settings      map[string]string `json:"finetuner_settings,omitempty"`
+	Checkpoint    string            `json:"attacked_checkpoint"`
+	PrivacyReport map[string]any    `json:"privacy_report,omitempty"`
+	Epsilon       *float64          `json:"epsilon,omitempty"`
+	Finished      time.Time         `json:"finished"`
+
 	// PluginIsolation is what the host's sandbox enforced on each plugin.
 	PluginIsolation map[string]plugin.Isolation `json:"plugin_isolation"`
-	Backend         string                      `json:"backend"`
-	Framework       buildinfo.Info              `json:"framework"`
-	Mitigations     []string                    `json:"mitigations,omitempty"`
-	Settings        map[string]string           `json:"finetuner_settings,omitempty"`
-	Checkpoint      string                      `json:"attacked_checkpoint"`
-	PrivacyReport   map[string]any              `json:"privacy_report,omitempty"`
-	Epsilon         *float64                    `json:"epsilon,omitempty"`
-	Finished        time.Time                   `json:"finished"`
 }
 
 func computeMetrics(cfg Config, scores []ScoreRow) ([]MetricsRow, map[string][]metrics.ROCPoint, error) {
