@@ -121,7 +121,7 @@ func TestSpyAttackIsConfined(t *testing.T) {
 	}
 	spyStage := false
 	for _, e := range stageDirs {
-		if !regexp.MustCompile(`^[a-z]+-[A-Za-z0-9_.-]+-[0-9a-f]{12}$`).MatchString(e.Name()) || !e.IsDir() {
+		if !regexp.MustCompile(`^[a-z]+(-[A-Za-z0-9_.-]+)?-[0-9a-f]{12}$`).MatchString(e.Name()) || !e.IsDir() {
 			t.Errorf("stage %q is not a plain stage folder", e.Name())
 		}
 		spyStage = spyStage || strings.HasPrefix(e.Name(), "attack-spy-")

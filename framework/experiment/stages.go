@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -337,8 +338,9 @@ func runMitigation(ctx context.Context, p *plan, spec PluginSpec, trainPath, dir
 }
 
 func runFineTune(ctx context.Context, p *plan, trainPath, valPath string, settings map[string]string, dir string, log io.Writer) (plugin.FineTuneResponse, error) {
+	read, devices := fineTunerInputs(p, trainPath, valPath)
 	c, err := plugin.Open(p.plugins[p.cfg.FineTuner], plugin.Options{Timeout: 72 * time.Hour, Log: log,
-		Read: fineTunerInputs(p, trainPath, valPath), Write: []string{dir}})
+		Read: read, Write: []string{dir}, Devices: devices})
 	if err != nil {
 		return plugin.FineTuneResponse{}, err
 	}
@@ -351,13 +353,26 @@ func runFineTune(ctx context.Context, p *plan, trainPath, valPath string, settin
 }
 
 // fineTunerInputs are the files the fine-tuner's sandbox may read: the base
-// checkpoint, the tokenizer (unless built in), the training and validation data.
-func fineTunerInputs(p *plan, trainPath, valPath string) []string {
-	in := []string{p.reference, trainPath, valPath}
+// checkpoint, the tokenizer (unless built in), the training and validation
+// data; with the XLA backend also the PJRT plugin's folder, /proc and /sys
+// (the CUDA driver reads them) and the NVIDIA devices. (The XLA rules are
+// untested on a GPU: PRIVLM_PLUGIN_SANDBOX=off is the way out if they fall
+// short.)
+func fineTunerInputs(p *plan, trainPath, valPath string) (read, devices []string) {
+	read = []string{p.reference, trainPath, valPath}
 	if p.tokenizer != "gpt2" {
-		in = append(in, p.tokenizer)
+		read = append(read, p.tokenizer)
 	}
-	return in
+	spec := backend.Spec(p.cfg.Backend)
+	if backend.Name(spec) == "xla" {
+		read = append(read, "/proc", "/sys")
+		if _, so, _ := strings.Cut(spec, ":"); filepath.IsAbs(so) {
+			read = append(read, filepath.Dir(so))
+		}
+		devices, _ = filepath.Glob("/dev/nvidia*")
+		devices = append(devices, "/dev/shm")
+	}
+	return read, devices
 }
 
 // attackRequest groups the attacker's documents by user; with samples > 0,

@@ -1,7 +1,48 @@
 // Package plugin is privlm's plugin SDK. Attacks, fine-tuners and
 // mitigations run as separate processes (hashicorp/go-plugin over gRPC); an
-// attack reaches the models only through an Oracle of log-likelihoods, so the
-// process boundary enforces the threat model: no weights, no training data.
+// attack reaches the models only through an Oracle of log-likelihoods, and
+// the host's sandbox (below) keeps it from reaching them any other way.
+//
+// # Sandbox
+//
+// Open starts every plugin through a shim: the host re-executes its own
+// binary (/proc/self/exe, with argv[0] "privlm-plugin-sandbox"; this
+// package's init runs it before main), which restricts itself and execs the
+// plugin. On Linux with Landlock (5.13+; ABI 4 for TCP, Linux 6.7+; ABI 6 for
+// scoping, 6.12+; rules written for ABI 7, 6.15+, used at the kernel's level)
+// and permission to create namespaces, a plugin process:
+//
+//   - reads and executes only its own binary, /usr, /lib, /lib64, /lib32,
+//     /bin, /sbin, /etc/ld.so.cache, /etc/localtime, /dev/null (read-write),
+//     /dev/zero, /dev/random and /dev/urandom; everything else (the run's
+//     --out and stages, $HOME, /proc, /sys, /tmp, other /etc files) is denied;
+//   - writes only its own empty working directory (also its TMPDIR, HOME and
+//     go-plugin socket directory, removed on Close) and, for fine-tuners and
+//     mitigations, the stage output directory (Options.Write); fine-tuners and
+//     mitigations also read exactly their inputs (Options.Read: base
+//     checkpoint, tokenizer, training and validation Parquet);
+//   - cannot bind or connect TCP sockets (Landlock ABI >= 4) and runs in a new,
+//     empty network namespace (no interface but a down loopback);
+//   - runs in a new PID namespace (it is PID 1 and sees no host process by
+//     PID; /proc is denied anyway) and in its own process group, all of which
+//     dies with it and with the host (Pdeathsig);
+//   - cannot signal processes or reach abstract unix sockets outside its
+//     Landlock domain (ABI >= 6);
+//   - gets a scrubbed environment: go-plugin's variables, TMPDIR, HOME, PATH,
+//     the GOMLX_*, GOPJRT_*, XLA_FLAGS, CUDA_VISIBLE_DEVICES and
+//     NVIDIA_VISIBLE_DEVICES of the host, and Options.Env.
+//
+// Not enforced: connecting to pathname unix sockets (the broker's oracle
+// socket needs it; Landlock ABI < 9 cannot restrict it, so a plugin that
+// guesses the path of another host socket may connect to it); UDP on kernels
+// without a network namespace; reading world-readable system directories
+// listed above; CPU, memory and time (only the per-call deadline); covert
+// channels through timing. Client.Isolation says what each process got
+// (Sandbox, LandlockABI, NetNS, PIDNS, Env) and experiment manifests record
+// it as plugin_isolation. Where a protection is unavailable (no Landlock,
+// namespaces refused, a non-Linux host) the host warns once on stderr and
+// runs the plugin with what is left. PRIVLM_PLUGIN_SANDBOX=off turns the
+// sandbox off (for debugging a plugin; recorded as sandbox "off").
 //
 // A plugin is a main package that calls Serve:
 //
@@ -43,7 +84,7 @@
 //   - Build: go build -o ~/.cache/privlm/plugins/NAME . (or any directory
 //     in $PRIVLM_PLUGINS); check with `privlm plugins describe NAME`.
 //
-// The host side (Open, Client) starts a binary, checks the handshake and API
+// The host side (Open, Client) starts a binary in the sandbox, checks the handshake and API
 // version (and the sha256, when pinned), bounds every call with a deadline,
 // forwards the plugin's log, validates answers, and never hangs on a plugin
 // that crashed, exited or hung: the error names the plugin. Plugins die with

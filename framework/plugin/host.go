@@ -43,6 +43,9 @@ type Options struct {
 	Read []string
 	// Write lists the directories it may write (a stage's output directory).
 	Write []string
+	// Devices lists device files (read-write, with ioctl) and directories
+	// (read-write) a fine-tuner on an accelerator needs (/dev/nvidia*).
+	Devices []string
 }
 
 // Client is the host's handle on a running plugin. It is safe for

@@ -42,7 +42,7 @@ const SandboxEnv = "PRIVLM_PLUGIN_SANDBOX"
 // passedEnvPrefixes are the host variables a sandboxed plugin still sees:
 // backend settings a fine-tuner needs, none of them secret or a path to the
 // run's data. Options.Env adds more explicitly.
-var passedEnvPrefixes = []string{"GOMLX_", "GOPJRT_", "XLA_FLAGS=", "CUDA_VISIBLE_DEVICES=", "NVIDIA_VISIBLE_DEVICES="}
+var passedEnvPrefixes = []string{"PRIVLM_BACKEND=", "GOMLX_", "GOPJRT_", "PJRT_", "XLA_FLAGS=", "CUDA_VISIBLE_DEVICES=", "NVIDIA_VISIBLE_DEVICES="}
 
 // scrubbedEnv is the environment of a sandboxed plugin: the allowlisted host
 // variables, a temp dir inside its own working directory, and extra.

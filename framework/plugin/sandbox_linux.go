@@ -36,6 +36,7 @@ type shimSpec struct {
 	Dir      string   `json:"dir"` // working directory, TMPDIR and go-plugin socket directory (read-write)
 	Read     []string `json:"read,omitempty"`
 	Write    []string `json:"write,omitempty"`
+	Devices  []string `json:"devices,omitempty"`
 	Landlock bool     `json:"landlock"`
 }
 
@@ -83,6 +84,13 @@ func sandboxRules(s shimSpec) ([]landlock.Rule, error) {
 	}
 	for _, p := range s.Write {
 		rules = append(rules, landlock.RWDirs(p).WithRefer())
+	}
+	for _, p := range s.Devices {
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			rules = append(rules, landlock.RWDirs(p))
+		} else {
+			rules = append(rules, landlock.RWFiles(p).WithIoctlDev().IgnoreIfMissing())
+		}
 	}
 	return rules, nil
 }
@@ -244,6 +252,7 @@ func pluginCmd(binary, dir string, opts Options) (*exec.Cmd, Isolation, error) {
 		}
 		spec.Write = append(spec.Write, abs)
 	}
+	spec.Devices = opts.Devices
 	b, err := json.Marshal(spec)
 	if err != nil {
 		return nil, Isolation{}, err

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/privlm/privlm/framework/shareddata"
 )
@@ -84,5 +87,32 @@ func TestVersionJSON(t *testing.T) {
 	var v map[string]any
 	if status != 0 || json.Unmarshal([]byte(out), &v) != nil || v["version"] == "" || v["backend"] == nil {
 		t.Fatalf("version --json = %q (status %d)", out, status)
+	}
+}
+
+// TestPluginsListDoesNotHang: a script in $PRIVLM_PLUGINS whose child keeps
+// stdout open is skipped after the start timeout; `plugins list` hung on it.
+func TestPluginsListDoesNotHang(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "stuck"), []byte("#!/bin/sh\nsleep 600 &\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PRIVLM_PLUGINS", dir)
+	type result struct {
+		stdout, stderr string
+		status         int
+	}
+	done := make(chan result, 1)
+	go func() {
+		o, e, s := run(t, "", "plugins", "list")
+		done <- result{o, e, s}
+	}()
+	select {
+	case r := <-done:
+		if !strings.Contains(r.stderr, "skipping "+filepath.Join(dir, "stuck")) || !strings.Contains(r.stdout, "loss") {
+			t.Errorf("status %d\nstdout %s\nstderr %s\nwant the script skipped and the built-ins listed", r.status, r.stdout, r.stderr)
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatal("plugins list hung")
 	}
 }
