@@ -36,6 +36,16 @@ type Scorer struct {
 	// padRowsToBatch, when set (by benchmarks), pads every chunk to
 	// batchSize rows as the scorer did before row buckets.
 	padRowsToBatch bool
+	progress       func(done, total int)
+}
+
+// SetProgress makes each TokenLogProbs call report the number of its
+// sequences scored so far (after every graph execution) of its total; nil
+// turns reporting off.
+func (s *Scorer) SetProgress(f func(done, total int)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.progress = f
 }
 
 // NewScorer returns a scorer running batchSize sequences at a time
@@ -114,6 +124,9 @@ func (s *Scorer) TokenLogProbs(seqs [][]int) ([][]float64, error) {
 				lp[t] = float64(flat[j*batch.T+t])
 			}
 			out[i] = lp
+		}
+		if s.progress != nil {
+			s.progress(start+len(idx), len(seqs))
 		}
 	}
 	return out, nil

@@ -111,3 +111,22 @@ func TestScorerRowBucketsMatchFullBatch(t *testing.T) {
 		})
 	}
 }
+
+func TestScorerProgress(t *testing.T) {
+	m, err := New(Tiny, backend.MustNew(""), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.NewScorer(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][2]int
+	s.SetProgress(func(done, total int) { got = append(got, [2]int{done, total}) })
+	if _, err := s.TokenLogProbs(randomSeqs(rand.New(rand.NewPCG(1, 1)), 10, 20, Tiny.VocabSize)); err != nil {
+		t.Fatal(err)
+	}
+	if want := [][2]int{{4, 10}, {8, 10}, {10, 10}}; !slices.Equal(got, want) {
+		t.Errorf("progress %v, want %v", got, want)
+	}
+}

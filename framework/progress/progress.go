@@ -25,13 +25,18 @@ type Bar struct {
 	tty   bool
 	now   func() time.Time
 
-	mu     sync.Mutex
-	start  time.Time
-	last   time.Time
-	done   int
-	extra  string
-	width  int // of the last terminal line, to blank it
-	closed bool
+	mu    sync.Mutex
+	start time.Time
+	last  time.Time
+	done  int
+	extra string
+	// The first Set is the baseline of the rate: steps before it (and a
+	// first step's compilation) do not count.
+	baseDone int
+	baseTime time.Time
+	hasBase  bool
+	width    int // of the last terminal line, to blank it
+	closed   bool
 }
 
 // New returns a bar for total steps of unit ("steps", "batches") written to
@@ -68,6 +73,9 @@ func (b *Bar) Set(done int, extra string) {
 	}
 	b.done, b.extra = done, extra
 	t := b.now()
+	if !b.hasBase {
+		b.baseDone, b.baseTime, b.hasBase = done, t, true
+	}
 	final := b.total > 0 && done >= b.total
 	gap := Interval
 	if b.tty {
@@ -109,7 +117,11 @@ func (b *Bar) finish() {
 }
 
 func (b *Bar) draw(t time.Time) {
-	line := Line(b.label, b.unit, b.done, b.total, t.Sub(b.start), b.extra)
+	rate := 0.0
+	if b.hasBase && b.done > b.baseDone && t.After(b.baseTime) {
+		rate = float64(b.done-b.baseDone) / t.Sub(b.baseTime).Seconds()
+	}
+	line := Line(b.label, b.unit, b.done, b.total, t.Sub(b.start), rate, b.extra)
 	if !b.tty {
 		fmt.Fprintln(b.w, line)
 		return
@@ -122,9 +134,10 @@ func (b *Bar) draw(t time.Time) {
 	fmt.Fprintf(b.w, "\r%s%s", line, pad)
 }
 
-// Line formats one progress report: "label 40/100 steps (40%) 2.50 steps/s,
-// 12s elapsed, ETA 24s, extra".
-func Line(label, unit string, done, total int, elapsed time.Duration, extra string) string {
+// Line formats one progress report: "label 40/100 steps (40%) 2.50
+// steps/s, 12s elapsed, ETA 24s, extra". rate (steps per second) <= 0 is
+// unknown: no rate and no ETA are shown.
+func Line(label, unit string, done, total int, elapsed time.Duration, rate float64, extra string) string {
 	var sb strings.Builder
 	sb.WriteString(label)
 	if total > 0 {
@@ -132,9 +145,7 @@ func Line(label, unit string, done, total int, elapsed time.Duration, extra stri
 	} else {
 		fmt.Fprintf(&sb, " %d %s", done, unit)
 	}
-	secs := elapsed.Seconds()
-	if done > 0 && secs > 0 {
-		rate := float64(done) / secs
+	if rate > 0 {
 		if rate >= 1 {
 			fmt.Fprintf(&sb, " %.2f %s/s", rate, unit)
 		} else {
@@ -142,8 +153,8 @@ func Line(label, unit string, done, total int, elapsed time.Duration, extra stri
 		}
 	}
 	fmt.Fprintf(&sb, ", %s elapsed", Duration(elapsed))
-	if total > 0 && done > 0 && done < total {
-		left := time.Duration(float64(elapsed) * float64(total-done) / float64(done))
+	if total > 0 && rate > 0 && done < total {
+		left := time.Duration(float64(total-done) / rate * float64(time.Second))
 		fmt.Fprintf(&sb, ", ETA %s", Duration(left))
 	}
 	if extra != "" {

@@ -2,6 +2,7 @@ package progress
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,17 +16,37 @@ func TestLine(t *testing.T) {
 	for _, tc := range []struct {
 		done, total int
 		elapsed     time.Duration
+		rate        float64
 		extra, want string
 	}{
-		{40, 100, 16 * time.Second, "loss 2.31", "train 40/100 steps (40%) 2.50 steps/s, 16s elapsed, ETA 24s, loss 2.31"},
-		{1, 10, 5 * time.Second, "", "train 1/10 steps (10%) 5.0 s/step, 5s elapsed, ETA 45s"},
-		{10, 10, 65 * time.Second, "", "train 10/10 steps (100%) 6.5 s/step, 1m05s elapsed"},
-		{3, 0, 3 * time.Second, "", "train 3 steps 1.00 steps/s, 3s elapsed"},
-		{0, 5, 0, "", "train 0/5 steps (0%), 0s elapsed"},
+		{40, 100, 16 * time.Second, 2.5, "loss 2.31", "train 40/100 steps (40%) 2.50 steps/s, 16s elapsed, ETA 24s, loss 2.31"},
+		{2, 10, 9 * time.Second, 0.2, "", "train 2/10 steps (20%) 5.0 s/step, 9s elapsed, ETA 40s"},
+		{10, 10, 65 * time.Second, 0.15, "", "train 10/10 steps (100%) 6.7 s/step, 1m05s elapsed"},
+		{3, 0, 3 * time.Second, 1, "", "train 3 steps 1.00 steps/s, 3s elapsed"},
+		{1, 5, 2 * time.Hour, 0, "", "train 1/5 steps (20%), 2h00m elapsed"},
 	} {
-		if got := Line("train", "steps", tc.done, tc.total, tc.elapsed, tc.extra); got != tc.want {
+		if got := Line("train", "steps", tc.done, tc.total, tc.elapsed, tc.rate, tc.extra); got != tc.want {
 			t.Errorf("Line(%d/%d, %v) =\n  %q\nwant\n  %q", tc.done, tc.total, tc.elapsed, got, tc.want)
 		}
+	}
+}
+
+// TestRateExcludesFirstStep: the rate and ETA count from the first report,
+// so a slow first step (compilation) does not inflate the ETA.
+func TestRateExcludesFirstStep(t *testing.T) {
+	var buf bytes.Buffer
+	c := &clock{t: time.Unix(0, 0)}
+	b := newBar(&buf, "train", "steps", 10, false, c.now)
+	c.t = c.t.Add(60 * time.Second) // step 1 compiles
+	b.Set(1, "")
+	for i := 2; i <= 5; i++ {
+		c.t = c.t.Add(5 * time.Second)
+		b.Set(i, "")
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	want := []string{"train 1/10 steps (10%), 1m00s elapsed", "train 3/10 steps (30%) 5.0 s/step, 1m10s elapsed, ETA 35s", "train 5/10 steps (50%) 5.0 s/step, 1m20s elapsed, ETA 25s"}
+	if !slices.Equal(lines, want) {
+		t.Errorf("lines\n%q\nwant\n%q", lines, want)
 	}
 }
 
