@@ -174,15 +174,7 @@ func Run(o Options) (Result, error) {
 	res := Result{Impl: "privlm", Model: o.Name, Params: o.Config.NumParams(), MatmulParams: MatmulParams(o.Config),
 		Batch: o.Batch, SeqLen: o.SeqLen, Threads: runtime.GOMAXPROCS(0),
 		Versions: fmt.Sprintf("%s GOAMD64=%s backend=%s", runtime.Version(), goamd64(), be.Name()), FLOPFormula: FLOPFormula}
-	r := rand.New(rand.NewPCG(1, 2))
-	seqs := make([][]int, o.Batch)
-	for i := range seqs {
-		seqs[i] = make([]int, o.SeqLen+1)
-		for j := range seqs[i] {
-			seqs[i][j] = r.IntN(o.Config.VocabSize)
-		}
-	}
-	batch, err := lm.MakeBatch(seqs, o.Batch, o.SeqLen)
+	batch, seqs, err := randomBatch(o.Config, o.Batch, o.SeqLen)
 	if err != nil {
 		return Result{}, err
 	}
@@ -234,6 +226,21 @@ func Run(o Options) (Result, error) {
 	runtime.ReadMemStats(&ms)
 	res.GoSysMB = float64(ms.Sys) / (1 << 20)
 	return res, nil
+}
+
+// randomBatch is rows x (seqLen+1) random tokens (fixed seed) and their
+// full batch.
+func randomBatch(c lm.Config, rows, seqLen int) (lm.Batch, [][]int, error) {
+	r := rand.New(rand.NewPCG(1, 2))
+	seqs := make([][]int, rows)
+	for i := range seqs {
+		seqs[i] = make([]int, seqLen+1)
+		for j := range seqs[i] {
+			seqs[i][j] = r.IntN(c.VocabSize)
+		}
+	}
+	batch, err := lm.MakeBatch(seqs, rows, seqLen)
+	return batch, seqs, err
 }
 
 // stepFunc returns one step of a stage on a model.

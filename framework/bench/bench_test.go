@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/privlm/privlm/framework/backend"
 	"github.com/privlm/privlm/framework/lm"
 )
 
@@ -102,4 +103,36 @@ func TestOptionsValidate(t *testing.T) {
 	if err := ok.Validate(); err != nil {
 		t.Error(err)
 	}
+}
+
+// BenchmarkStories15MTrainStep is one AdamW step of the stories15M shape at
+// 2 x 256 tokens (the preset's 8 rows take minutes a step on 2 cores), for
+// the README's profile:
+//
+//	go test ./framework/bench -run XXX -bench Stories15M -benchtime 2x -cpuprofile /tmp/cpu.out
+//	go tool pprof -top framework/bench.test /tmp/cpu.out
+func BenchmarkStories15MTrainStep(b *testing.B) {
+	c := Presets["stories15m"].Config
+	batch, seqs, err := randomBatch(c, 2, 256)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := lm.New(c, backend.MustNew(""), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	step, err := stepFunc(m, StageTrain, batch, seqs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := step(); err != nil { // compile
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(2*256)*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
 }

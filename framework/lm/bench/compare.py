@@ -56,10 +56,21 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--stages", default="train,dp,score")
+    ap.add_argument("--batch", type=int, default=0, help="rows per step (default: each preset's)")
+    ap.add_argument("--seq-len", type=int, default=0, help="tokens per row (default: each preset's)")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads (privlm uses GOMAXPROCS)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--report", metavar="FILE", help="print the table of an earlier --json run instead of running")
     args = ap.parse_args()
+    if args.report:
+        with open(args.report) as f:
+            print_table(json.load(f))
+        return
     common = ["--warmup", str(args.warmup), "--steps", str(args.steps), "--stages", args.stages, "--json"]
+    if args.batch:
+        common += ["--batch", str(args.batch)]
+    if args.seq_len:
+        common += ["--seq-len", str(args.seq_len)]
     out = dict(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), cpu=cpu_model(), cpus=os.cpu_count(),
                rounds=args.rounds, models=[])
     for model in [m.strip() for m in args.models.split(",") if m.strip()]:
@@ -93,7 +104,11 @@ def main():
     if args.json:
         print(json.dumps(out, indent=2))
         return
-    print(f"{out['date']}, {out['cpu']}, {out['cpus']} CPUs, {args.rounds} alternating rounds, medians")
+    print_table(out)
+
+
+def print_table(out):
+    print(f"{out['date']}, {out['cpu']}, {out['cpus']} CPUs, {out['rounds']} alternating rounds, medians")
     print("| model (params), batch x tokens | stage | privlm tok/s | PyTorch tok/s | privlm/PyTorch | privlm GFLOP/s | PyTorch GFLOP/s |")
     print("|---|---|---|---|---|---|---|")
     for e in out["models"]:
