@@ -102,3 +102,61 @@ func BenchmarkScore(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScorePerUserCalls: 32 users with 2 texts of 40 tokens each,
+// scored once per user (as a per-user attack calls the oracle) or in one
+// call, with row buckets or with every call padded to the full batch of 16
+// rows (the scorer before row buckets).
+func BenchmarkScorePerUserCalls(b *testing.B) {
+	const users, perUser, textLen = 32, 2, 40
+	m, err := New(Small, backend.MustNew(""), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	seqs := make([][]int, users*perUser)
+	for i := range seqs {
+		seqs[i] = make([]int, textLen+1)
+		for j := range seqs[i] {
+			seqs[i][j] = r.IntN(Small.VocabSize)
+		}
+	}
+	for _, pad := range []bool{false, true} {
+		rows := "bucketed"
+		if pad {
+			rows = "full"
+		}
+		for _, perUserCalls := range []bool{true, false} {
+			calls := "one_call"
+			if perUserCalls {
+				calls = "per_user"
+			}
+			b.Run(fmt.Sprintf("rows=%s/%s", rows, calls), func(b *testing.B) {
+				s, err := m.NewScorer(benchB)
+				if err != nil {
+					b.Fatal(err)
+				}
+				s.padRowsToBatch = pad
+				score := func() {
+					if !perUserCalls {
+						if _, err := s.TokenLogProbs(seqs); err != nil {
+							b.Fatal(err)
+						}
+						return
+					}
+					for u := range users {
+						if _, err := s.TokenLogProbs(seqs[u*perUser : (u+1)*perUser]); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				score() // compile
+				b.ResetTimer()
+				for b.Loop() {
+					score()
+				}
+				b.ReportMetric(float64(users*perUser*textLen)*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+			})
+		}
+	}
+}

@@ -16,11 +16,36 @@ const DefaultScoreBatch = 16
 
 // Scorer computes log-likelihoods with a model. It is safe for concurrent use
 // (calls are serialised).
+//
+// A call's sequences are sorted by length and scored in chunks of at most
+// batchSize rows. Each chunk is padded to a bucketed shape: its row count to
+// RowBucket (powers of two up to batchSize) and its length to SeqBucket
+// (powers of two up to the model's context), so a call with 2 short texts
+// runs a 2-row graph instead of a full batch. Each shape compiles once and is
+// cached by the exec (at most len(row buckets) x len(length buckets) graphs).
+// Rows never interact in the forward pass, so a sequence's log-probabilities
+// do not depend on the bucket it was scored in (TestScorerRowBucketsMatchFullBatch).
 type Scorer struct {
 	m         *Model
 	batchSize int
 	mu        sync.Mutex
 	exec      *context.Exec
+	// ranShape, when set (by tests), is told the rows x length of each
+	// graph execution.
+	ranShape func(rows, length int)
+	// padRowsToBatch, when set (by benchmarks), pads every chunk to
+	// batchSize rows as the scorer did before row buckets.
+	padRowsToBatch bool
+	progress       func(done, total int)
+}
+
+// SetProgress makes each TokenLogProbs call report the number of its
+// sequences scored so far (after every graph execution) of its total; nil
+// turns reporting off.
+func (s *Scorer) SetProgress(f func(done, total int)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.progress = f
 }
 
 // NewScorer returns a scorer running batchSize sequences at a time
@@ -35,6 +60,7 @@ func (m *Model) NewScorer(batchSize int) (*Scorer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lm: building scorer: %w", err)
 	}
+	exec.SetMaxCache(len(bucketSizes(batchSize, 1)) * len(bucketSizes(m.Config.MaxSeqLen, 16)))
 	return &Scorer{m: m, batchSize: batchSize, exec: exec}, nil
 }
 
@@ -72,9 +98,16 @@ func (s *Scorer) TokenLogProbs(seqs [][]int) ([][]float64, error) {
 			chunk[j] = seqs[i]
 			longest = max(longest, len(seqs[i])-1)
 		}
-		batch, err := MakeBatch(chunk, s.batchSize, SeqBucket(longest, maxLen))
+		rows := RowBucket(len(chunk), s.batchSize)
+		if s.padRowsToBatch {
+			rows = s.batchSize
+		}
+		batch, err := MakeBatch(chunk, rows, SeqBucket(longest, maxLen))
 		if err != nil {
 			return nil, err
+		}
+		if s.ranShape != nil {
+			s.ranShape(batch.B, batch.T)
 		}
 		res, err := s.exec.Exec(anySlice(batch.Tensors())...)
 		if err != nil {
@@ -91,6 +124,9 @@ func (s *Scorer) TokenLogProbs(seqs [][]int) ([][]float64, error) {
 				lp[t] = float64(flat[j*batch.T+t])
 			}
 			out[i] = lp
+		}
+		if s.progress != nil {
+			s.progress(start+len(idx), len(seqs))
 		}
 	}
 	return out, nil
@@ -134,4 +170,24 @@ func anySlice[T any](xs []T) []any {
 		out[i] = x
 	}
 	return out
+}
+
+// RowBucket returns the number of rows a chunk of n sequences is padded to:
+// the next power of two, capped at max (the scorer's batch size).
+func RowBucket(n, max int) int {
+	b := 1
+	for b < n {
+		b *= 2
+	}
+	return min(b, max)
+}
+
+// bucketSizes lists the distinct powers of two from first up to max, plus max
+// itself: the shapes RowBucket (first 1) or SeqBucket (first 16) can return.
+func bucketSizes(max, first int) []int {
+	var out []int
+	for b := first; b < max; b *= 2 {
+		out = append(out, b)
+	}
+	return append(out, max)
 }

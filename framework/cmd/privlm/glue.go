@@ -7,6 +7,7 @@ import (
 
 	"github.com/privlm/privlm/framework/config"
 	"github.com/privlm/privlm/framework/experiment"
+	"github.com/privlm/privlm/framework/progress"
 	"github.com/privlm/privlm/framework/train"
 )
 
@@ -50,17 +51,15 @@ func runGLUE(args []string, e *env) error {
 			return err
 		}
 	}
-	progress := func(p train.Progress) {
-		if isTerminal(e.stderr) {
-			fmt.Fprintf(e.stderr, "\rglue %s: step %d/%d loss %.3f", cfg.Task, p.Step, p.TotalSteps, p.Loss)
-		} else if p.Step%50 == 0 || p.Step == p.TotalSteps {
-			fmt.Fprintf(e.stderr, "glue %s: step %d/%d loss %.3f\n", cfg.Task, p.Step, p.TotalSteps, p.Loss)
+	var bar *progress.Bar
+	report := func(p train.Progress) {
+		if bar == nil {
+			bar = progress.New(e.stderr, "glue "+cfg.Task, "steps", p.TotalSteps)
 		}
+		bar.Set(p.Step, fmt.Sprintf("loss %.3f", p.Loss))
 	}
-	res, err := experiment.RunGLUE(cfg, progress)
-	if isTerminal(e.stderr) {
-		fmt.Fprintln(e.stderr)
-	}
+	res, err := experiment.RunGLUE(cfg, report)
+	bar.Done()
 	if err != nil {
 		return err
 	}

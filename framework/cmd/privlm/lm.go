@@ -12,6 +12,7 @@ import (
 
 	"github.com/privlm/privlm/framework/backend"
 	"github.com/privlm/privlm/framework/lm"
+	"github.com/privlm/privlm/framework/progress"
 	"github.com/privlm/privlm/framework/tokenizer"
 )
 
@@ -72,6 +73,10 @@ func runLMScore(args []string, e *env) error {
 	scorer, err := model.NewScorer(*batch)
 	if err != nil {
 		return err
+	}
+	if isTerminal(e.stderr) || len(texts) >= 1000 {
+		bar := progress.New(e.stderr, "lm score", "texts", len(texts))
+		scorer.SetProgress(func(done, _ int) { bar.Set(done, "") })
 	}
 	scored, err := scorer.ScoreTexts(tok, texts)
 	if err != nil {

@@ -7,12 +7,14 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/privlm/privlm/framework/backend"
 	"github.com/privlm/privlm/framework/buildinfo"
 	"github.com/privlm/privlm/framework/config"
 	"github.com/privlm/privlm/framework/data"
 	"github.com/privlm/privlm/framework/lm"
 	"github.com/privlm/privlm/framework/plugin"
+	"github.com/privlm/privlm/framework/progress"
 	"github.com/privlm/privlm/framework/tokenizer"
 	"github.com/privlm/privlm/framework/train"
 )
@@ -124,12 +126,16 @@ func (f *FineTuner) FineTune(ctx context.Context, req plugin.FineTuneRequest) (p
 			return plugin.FineTuneResponse{}, err
 		}
 	}
-	log := plugin.Logger()
+	// The plugin's stderr goes to the host's log, not a terminal: a plain
+	// progress line (steps, rate, ETA, loss) after the first step, then at
+	// most every progress.Interval, and at the end.
+	var bar *progress.Bar
 	res, err := train.Run(m, tok, trainRecs, valRecs, cfg, train.Options{OutputDir: req.OutputDir, TokenizerPath: tokPath, Context: ctx,
 		Progress: func(p train.Progress) {
-			if p.Step%10 == 0 || p.Step == p.TotalSteps {
-				log.Info("fine-tuning", "step", p.Step, "of", p.TotalSteps, "loss", p.Loss)
+			if bar == nil {
+				bar = progress.New(logWriter{plugin.Logger()}, "fine-tuning", "steps", p.TotalSteps)
 			}
+			bar.Set(p.Step, fmt.Sprintf("loss %.4f", p.Loss))
 		}})
 	if err != nil {
 		return plugin.FineTuneResponse{}, err
@@ -145,4 +151,12 @@ func (f *FineTuner) FineTune(ctx context.Context, req plugin.FineTuneRequest) (p
 		resp.PrivacyReport = req.OutputDir + "/privacy_report.json"
 	}
 	return resp, nil
+}
+
+// logWriter turns each line written to it into an info message.
+type logWriter struct{ log hclog.Logger }
+
+func (w logWriter) Write(b []byte) (int, error) {
+	w.log.Info(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
 }
