@@ -22,8 +22,12 @@ type DPRegion struct {
 
 // MaxTPR is the largest TPR the region allows at fpr.
 func (r DPRegion) MaxTPR(fpr float64) float64 {
-	e := math.Exp(r.Epsilon)
-	return math.Min(1, math.Min(e*fpr+r.Delta, 1-(1-fpr-r.Delta)/e))
+	e := math.Exp(r.Epsilon) // may be +Inf for a void guarantee
+	upper := r.Delta
+	if fpr > 0 {
+		upper += e * fpr
+	}
+	return math.Min(1, math.Min(upper, 1-(1-fpr-r.Delta)/e))
 }
 
 // Above returns the points of a curve that lie above the region by more

@@ -61,3 +61,18 @@ func TestDPRegionSignificant(t *testing.T) {
 		t.Errorf("a perfect attack on 2000 users is not a significant violation")
 	}
 }
+
+// TestDPRegionVoid: a huge epsilon (a void group bound) allows everything
+// but delta at FPR 0, with no NaN reaching the plot.
+func TestDPRegionVoid(t *testing.T) {
+	r := DPRegion{Epsilon: 8e6, Delta: 1e-5, Unit: "user"}
+	if got := r.MaxTPR(0); got != 1e-5 {
+		t.Errorf("MaxTPR(0) = %v, want delta", got)
+	}
+	if got := r.MaxTPR(0.01); got != 1 {
+		t.Errorf("MaxTPR(0.01) = %v, want 1", got)
+	}
+	if _, err := ROCPlot("t", []Curve{{"a", []ROCPoint{{0, 0, 0}, {1, 1, 0}}}}, "svg", WithDPRegion(r)); err != nil {
+		t.Error(err)
+	}
+}

@@ -56,7 +56,8 @@ type GroupGuarantee struct {
 	// large that its noise multiplier sigma/k is negligible).
 	Epsilon *float64 `json:"epsilon"`
 	Delta   float64  `json:"delta"`
-	// Accountant that bounded it (pld; rdp when pld cannot for this k).
+	// Accountant that bounded it: pld, or rdp when rdp's bound is already
+	// above 100 (a void guarantee; pld would be slow) or pld fails.
 	Accountant string `json:"accountant"`
 }
 
@@ -83,14 +84,24 @@ func GroupEpsilon(sigma, q float64, steps, k int, delta float64) (float64, strin
 	}
 	qk := -math.Expm1(float64(k) * math.Log1p(-q)) // 1-(1-q)^k
 	h := privacy.Single(sigma/float64(k), math.Min(1, qk), steps)
-	if eps, err := privacy.NewPLD(privacy.PLDOptions{}).Epsilon(h, delta); err == nil && !math.IsInf(eps, 0) && !math.IsNaN(eps) {
+	finite := func(eps float64, err error) bool { return err == nil && !math.IsInf(eps, 0) && !math.IsNaN(eps) }
+	// rdp first: cheap, and an upper bound too. Beyond groupPLDLimit the
+	// guarantee is void anyway and pld's grid for a tiny sigma/k is costly.
+	rdpEps, rdpErr := privacy.NewRDP(privacy.RDPOptions{}).Epsilon(h, delta)
+	if finite(rdpEps, rdpErr) && rdpEps > groupPLDLimit {
+		return rdpEps, "rdp", nil
+	}
+	if eps, err := privacy.NewPLD(privacy.PLDOptions{}).Epsilon(h, delta); finite(eps, err) {
 		return eps, "pld", nil
 	}
-	if eps, err := privacy.NewRDP(privacy.RDPOptions{}).Epsilon(h, delta); err == nil && !math.IsInf(eps, 0) && !math.IsNaN(eps) {
-		return eps, "rdp", nil
+	if finite(rdpEps, rdpErr) {
+		return rdpEps, "rdp", nil
 	}
 	return math.Inf(1), "none", nil
 }
+
+// groupPLDLimit is the rdp epsilon above which a group bound is left to rdp.
+const groupPLDLimit = 100
 
 // PrivacyReport is written beside a DP run's checkpoints.
 type PrivacyReport struct {
