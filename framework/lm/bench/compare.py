@@ -50,7 +50,7 @@ def loadavg():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--privlm", required=True, help="privlm binary")
+    ap.add_argument("--privlm", help="privlm binary (required unless --report)")
     ap.add_argument("--models", default="small,stories260k")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=2)
@@ -66,6 +66,8 @@ def main():
         with open(args.report) as f:
             print_table(json.load(f))
         return
+    if not args.privlm:
+        ap.error("--privlm is required")
     common = ["--warmup", str(args.warmup), "--steps", str(args.steps), "--stages", args.stages, "--json"]
     if args.batch:
         common += ["--batch", str(args.batch)]
