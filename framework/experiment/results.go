@@ -183,7 +183,24 @@ type Manifest struct {
 	// (metrics.DPRegion.Significant at alpha 0.025 per rate).
 	DPRegionAbove       map[string]int `json:"dp_region_points_above,omitempty"`
 	DPRegionSignificant map[string]int `json:"dp_region_points_significantly_above,omitempty"`
-	Finished            time.Time      `json:"finished"`
+	// PerSeed (runs with repeats) holds each seed's overlap check, epsilons
+	// and DP region; the top-level ones are then unset (epsilons: the
+	// largest over seeds).
+	PerSeed  []SeedManifest `json:"per_seed,omitempty"`
+	Finished time.Time      `json:"finished"`
+}
+
+// SeedManifest is one seed's part of a run with repeats (see Manifest).
+type SeedManifest struct {
+	Seed                uint64              `json:"seed"`
+	AttackerOverlap     *data.OverlapReport `json:"attacker_overlap,omitempty"`
+	Epsilon             *float64            `json:"epsilon,omitempty"`
+	EpsilonDocument     *float64            `json:"epsilon_document,omitempty"`
+	EpsilonUser         *float64            `json:"epsilon_user,omitempty"`
+	DPRegion            *metrics.DPRegion   `json:"dp_region,omitempty"`
+	DPRegionNote        string              `json:"dp_region_note,omitempty"`
+	DPRegionAbove       map[string]int      `json:"dp_region_points_above,omitempty"`
+	DPRegionSignificant map[string]int      `json:"dp_region_points_significantly_above,omitempty"`
 }
 
 // privacyOf reads the units and guarantees of a run's privacy report.
