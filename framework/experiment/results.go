@@ -55,9 +55,11 @@ type MetricsRow struct {
 	Seed *int64 `parquet:"seed,optional" json:"seed"`
 	// NSeeds is 1 for one run's row, N for a row pooled over N seeds: then
 	// AUROC is the seeds' mean, AUROCStd their sample standard deviation,
-	// AUROCLo/Hi a 95% interval over users and seeds (metrics.Pool), a TPR
+	// AUROCLo/Hi a 95% interval over users and seeds (metrics.Pool: the
+	// wider of the crossed bootstrap and the t interval over seeds), a TPR
 	// the seeds' mean (n/a if any seed lacks it), the counts the smallest
-	// of any seed.
+	// of any seed, the overlap counts summed over seeds, the epsilons the
+	// largest of any seed.
 	NSeeds      int64    `parquet:"n_seeds" json:"n_seeds"`
 	Attack      string   `parquet:"attack" json:"attack"`
 	Group       string   `parquet:"group" json:"group"`
