@@ -23,8 +23,11 @@
 // headline population (non-canary users) has fewer than 100 held-out users
 // warns (manifest warnings): TPR at 1% FPR is then n/a.
 //
-// The split stage drops attacker samples with an exact or near copy in the
-// training data (split.attacker_overlap) and reports what it found in
+// The split stage drops attacker samples with an exact or near copy
+// (Jaccard or containment of 5-word shingles) in any attack user's other
+// documents, held-in and held-out judged alike, or in the reference's
+// pretraining data (split.attacker_overlap; see data.CheckAttackerOverlap),
+// and reports what it found in
 // users.json, manifest.json and metrics.parquet; RunSplit runs the data and
 // split stages alone (privlm split).
 //
