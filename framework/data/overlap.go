@@ -22,11 +22,20 @@ import (
 // is exact and the only error is a missed pair (probability below 1e-6 at
 // Jaccard 0.8 with these bands). A text of fewer than ShingleWords words
 // is one shingle: its near copies are its exact copies.
+//
+// A text is also a near copy when it is contained in the indexed
+// documents: at least NearContainment of its shingles occur among the
+// shingles of all indexed documents together (a quote of the text inside a
+// longer document has a low Jaccard but full containment). Containment is
+// judged against the union of the indexed documents' shingles (a sorted
+// slice, 8 bytes a shingle), so shingles spread over several documents
+// count too: the rule errs towards calling a text copied.
 const (
-	ShingleWords = 5
-	NearJaccard  = 0.8
-	minHashBands = 32
-	minHashRows  = 4 // minHashBands x minHashRows hash functions
+	ShingleWords    = 5
+	NearJaccard     = 0.8
+	NearContainment = 0.8
+	minHashBands    = 32
+	minHashRows     = 4 // minHashBands x minHashRows hash functions
 )
 
 // shingles is the set of hashed ShingleWords-word shingles of a normalised text.
@@ -72,6 +81,7 @@ type OverlapIndex struct {
 	sets    []map[uint64]struct{}
 	buckets map[[2]uint64][]int32 // (band, band hash) -> indexes in sets
 	seeds   [minHashBands * minHashRows]uint64
+	all     []uint64 // every indexed shingle, sorted, distinct
 }
 
 // NewOverlapIndex indexes docs.
@@ -94,8 +104,28 @@ func NewOverlapIndex(docs []Record) *OverlapIndex {
 			k := [2]uint64{uint64(band), key}
 			ix.buckets[k] = append(ix.buckets[k], id)
 		}
+		for x := range set {
+			ix.all = append(ix.all, x)
+		}
 	}
+	slices.Sort(ix.all)
+	ix.all = slices.Compact(ix.all)
 	return ix
+}
+
+// contained reports whether at least NearContainment of set's shingles
+// occur among the indexed shingles.
+func (ix *OverlapIndex) contained(set map[uint64]struct{}) bool {
+	if len(set) == 0 {
+		return false
+	}
+	in := 0
+	for x := range set {
+		if _, ok := slices.BinarySearch(ix.all, x); ok {
+			in++
+		}
+	}
+	return float64(in) >= NearContainment*float64(len(set))
 }
 
 // bandKeys is the LSH key of each band of the set's MinHash signature.
@@ -133,7 +163,9 @@ func mix(x uint64) uint64 {
 
 // Match reports whether text has an exact (normalised) copy among the
 // indexed documents, else whether it has a near copy (Jaccard of shingle
-// sets >= NearJaccard). An empty normalised text matches nothing.
+// sets >= NearJaccard with one document, or containment of its shingles in
+// the indexed shingles >= NearContainment). An empty normalised text
+// matches nothing.
 func (ix *OverlapIndex) Match(text string) (exact, near bool) {
 	norm := NormalizeText(text)
 	if norm == "" {
@@ -143,6 +175,9 @@ func (ix *OverlapIndex) Match(text string) (exact, near bool) {
 		return true, false
 	}
 	set := shingles(norm)
+	if ix.contained(set) {
+		return false, true
+	}
 	tried := map[int32]bool{}
 	for band, key := range ix.bandKeys(set) {
 		for _, id := range ix.buckets[[2]uint64{uint64(band), key}] {
@@ -165,10 +200,14 @@ const (
 )
 
 // OverlapCounts counts attacker samples with an exact or near copy (near:
-// near but not exact) elsewhere. Train covers the training documents of
-// every held-in user (the sample's own user included); Validation the
-// validation users' documents; Pool the documents a reference model is
-// adapted on (split.pretrain users and the pretrain.parquet pool).
+// near but not exact) elsewhere. Train covers the non-attacker documents of
+// every attack user, held-in (Train, trained on) and held-out
+// (HeldOutRest) alike, the sample's own user included: every attack user
+// is judged as if trained on, so the rule selects the same way in both
+// groups. Validation covers the validation users' documents (never trained
+// on: counted, not dropped); Pool the documents a reference model is
+// adapted on (split.pretrain users and the pretrain.parquet pool), which
+// the reference and the target fine-tuned from it were trained on.
 type OverlapCounts struct {
 	Samples         int `json:"samples"`
 	TrainExact      int `json:"train_exact"`
@@ -177,7 +216,7 @@ type OverlapCounts struct {
 	ValidationNear  int `json:"validation_near"`
 	PoolExact       int `json:"pool_exact"`
 	PoolNear        int `json:"pool_near"`
-	// Dropped samples (policy drop: those with a training copy) and users
+	// Dropped samples (policy drop: those with a copy in Train or Pool) and users
 	// left with no attacker sample, who leave the attack.
 	Dropped      int `json:"dropped"`
 	UsersDropped int `json:"users_dropped"`
@@ -198,31 +237,38 @@ func (c *OverlapCounts) add(o OverlapCounts) {
 // OverlapReport is what CheckAttackerOverlap found, by attack group and in
 // total.
 type OverlapReport struct {
-	Policy       string        `json:"policy"`
-	ShingleWords int           `json:"shingle_words"`
-	NearJaccard  float64       `json:"near_jaccard"`
-	HeldIn       OverlapCounts `json:"held_in"`
-	HeldOut      OverlapCounts `json:"held_out"`
-	Total        OverlapCounts `json:"total"`
+	Policy       string  `json:"policy"`
+	ShingleWords int     `json:"shingle_words"`
+	NearJaccard  float64 `json:"near_jaccard"`
+	// NearContainment: the share of a sample's shingles found among the
+	// indexed documents' shingles that makes it a near copy.
+	NearContainment float64       `json:"near_containment"`
+	HeldIn          OverlapCounts `json:"held_in"`
+	HeldOut         OverlapCounts `json:"held_out"`
+	Total           OverlapCounts `json:"total"`
 	// DroppedUsers are the users left with no attacker sample, sorted.
 	DroppedUsers []string `json:"dropped_users,omitempty"`
 }
 
 // CheckAttackerOverlap compares every attacker sample of s with the
-// training, validation and pretraining documents of all users and with
-// pool (the reference's adaptation data, may be nil). It returns the
+// non-attacker documents of every attack user (s.Train and s.HeldOutRest),
+// the validation documents, and the pretraining documents (s.Pretrain and
+// pool, the reference's adaptation data, may be nil). It returns the
 // counts and, for policy OverlapDrop, the DocIDs of the attacker samples
-// with an exact or near copy in the training data, to be removed with
-// DropAttackerDocs (policy OverlapKeep drops nothing). Held-in and
-// held-out users follow the same rule. It does not change s.
+// with an exact or near copy in an attack user's documents or in the
+// pretraining documents, to be removed with DropAttackerDocs (policy
+// OverlapKeep drops nothing). Held-in and held-out users follow the same
+// rule: nothing the attacker scores has a copy in anything trained on, and
+// no rule tells members from non-members. Validation copies are counted
+// only (validation is not trained on). It does not change s.
 func CheckAttackerOverlap(s *Split, pool []Record, policy string) (OverlapReport, map[string]bool, error) {
 	if policy != OverlapDrop && policy != OverlapKeep {
 		return OverlapReport{}, nil, fmt.Errorf("split: attacker_overlap = %q, want %s or %s", policy, OverlapDrop, OverlapKeep)
 	}
-	train := NewOverlapIndex(s.Train)
+	train := NewOverlapIndex(append(slices.Clone(s.Train), s.HeldOutRest...))
 	val := NewOverlapIndex(s.Validation)
 	poolIx := NewOverlapIndex(append(slices.Clone(s.Pretrain), pool...))
-	rep := OverlapReport{Policy: policy, ShingleWords: ShingleWords, NearJaccard: NearJaccard}
+	rep := OverlapReport{Policy: policy, ShingleWords: ShingleWords, NearJaccard: NearJaccard, NearContainment: NearContainment}
 	drop := map[string]bool{}
 	users := make([]string, 0, len(s.Attacker))
 	for u := range s.Attacker {
@@ -243,7 +289,7 @@ func CheckAttackerOverlap(s *Split, pool []Record, policy string) (OverlapReport
 			pe, pn := poolIx.Match(d.Text)
 			c.PoolExact += b2i(pe)
 			c.PoolNear += b2i(pn)
-			if policy == OverlapDrop && (e || n) {
+			if policy == OverlapDrop && (e || n || pe || pn) {
 				drop[d.DocID] = true
 				c.Dropped++
 			} else {

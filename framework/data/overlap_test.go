@@ -17,19 +17,37 @@ func randomText(r *rand.Rand, n int) string {
 	return strings.Join(w, " ")
 }
 
-// naiveJaccard is the Jaccard similarity of 5-word shingle sets, computed
-// on strings (independently of the hashed sets the index uses).
-func naiveJaccard(a, b string) float64 {
-	set := func(s string) map[string]bool {
-		w := strings.Fields(NormalizeText(s))
-		n := min(5, len(w))
-		m := map[string]bool{}
-		for i := 0; i+n <= len(w) && n > 0; i++ {
-			m[strings.Join(w[i:i+n], " ")] = true
-		}
-		return m
+// naiveShingles is the set of 5-word shingles of s, as strings
+// (independently of the hashed sets the index uses).
+func naiveShingles(s string) map[string]bool {
+	w := strings.Fields(NormalizeText(s))
+	n := min(5, len(w))
+	m := map[string]bool{}
+	for i := 0; i+n <= len(w) && n > 0; i++ {
+		m[strings.Join(w[i:i+n], " ")] = true
 	}
-	sa, sb := set(a), set(b)
+	return m
+}
+
+// naiveContainment is the share of query's shingles in all (a union of
+// naiveShingles).
+func naiveContainment(query string, all map[string]bool) float64 {
+	q := naiveShingles(query)
+	in := 0
+	for k := range q {
+		if all[k] {
+			in++
+		}
+	}
+	if len(q) == 0 {
+		return 0
+	}
+	return float64(in) / float64(len(q))
+}
+
+// naiveJaccard is the Jaccard similarity of 5-word shingle sets.
+func naiveJaccard(a, b string) float64 {
+	sa, sb := naiveShingles(a), naiveShingles(b)
 	inter := 0
 	for k := range sa {
 		if sb[k] {
@@ -51,13 +69,19 @@ func edit(r *rand.Rand, text string, k int) string {
 	return strings.Join(w, " ")
 }
 
-func TestOverlapIndexMatchesNaiveJaccard(t *testing.T) {
+func TestOverlapIndexMatchesNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	var docs []Record
 	for i := range 300 {
 		docs = append(docs, Record{UserID: "u", DocID: fmt.Sprint(i), Text: randomText(r, 20+r.IntN(80))})
 	}
 	ix := NewOverlapIndex(docs)
+	all := map[string]bool{}
+	for _, d := range docs {
+		for k := range naiveShingles(d.Text) {
+			all[k] = true
+		}
+	}
 	nearSeen, farSeen := 0, 0
 	for q := range 600 {
 		src := docs[r.IntN(len(docs))].Text
@@ -77,6 +101,7 @@ func TestOverlapIndexMatchesNaiveJaccard(t *testing.T) {
 					wantNear = true
 				}
 			}
+			wantNear = wantNear || naiveContainment(query, all) >= NearContainment
 		}
 		e, n := ix.Match(query)
 		if e != wantExact || n != wantNear {
@@ -212,5 +237,105 @@ func TestAttackerOverlapDropsUserWithoutSamples(t *testing.T) {
 	}
 	if !s.Member(in) {
 		t.Fatal("the dropped user's membership changed")
+	}
+}
+
+// cleanSplit is a split of distinct random documents (no copies anywhere).
+func cleanSplit(t *testing.T) (*Split, *rand.Rand) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(5, 6))
+	var recs []Record
+	for u := range 20 {
+		for d := range 10 {
+			recs = append(recs, Record{UserID: fmt.Sprintf("u%02d", u), DocID: fmt.Sprintf("u%02d-%d", u, d), Text: randomText(r, 60)})
+		}
+	}
+	c := DefaultSplitConfig(7)
+	c.ValidationFraction = 0
+	s, err := MakeSplit(recs, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, r
+}
+
+// The drop rule is the same for both groups: a held-out user's attacker
+// sample copied among their own held-back documents is dropped just like a
+// held-in user's copied among their training documents (else users who
+// leave the attack would almost all be members).
+func TestAttackerOverlapSameRuleBothGroups(t *testing.T) {
+	s, _ := cleanSplit(t)
+	in, out := s.HeldIn[0], s.HeldOut[0]
+	plant := func(docs []Record, u string, text string) {
+		for i := range docs {
+			if docs[i].UserID == u {
+				docs[i].Text = text
+				return
+			}
+		}
+		t.Fatalf("user %s has no document to overwrite", u)
+	}
+	plant(s.Train, in, s.Attacker[in][0].Text)
+	plant(s.HeldOutRest, out, s.Attacker[out][0].Text)
+	rep, drop, err := CheckAttackerOverlap(s, nil, OverlapDrop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.HeldIn.Dropped != 1 || rep.HeldOut.Dropped != 1 || !drop[s.Attacker[in][0].DocID] || !drop[s.Attacker[out][0].DocID] {
+		t.Fatalf("held-in %+v, held-out %+v, drop %v", rep.HeldIn, rep.HeldOut, drop)
+	}
+}
+
+// A sample with a copy in the reference's pretraining pool is dropped (the
+// reference and the target fine-tuned from it were trained on the pool);
+// one copied in the validation data is counted only.
+func TestAttackerOverlapDropsPoolCopies(t *testing.T) {
+	s, _ := cleanSplit(t)
+	in, out := s.HeldIn[0], s.HeldOut[0]
+	pooled := s.Attacker[in][0]
+	pool := []Record{{UserID: "pool", DocID: "p1", Text: strings.ToUpper(pooled.Text)}}
+	val := s.Attacker[out][0]
+	s.Validation = []Record{{UserID: "v", DocID: "v1", Text: val.Text}}
+	rep, drop, err := CheckAttackerOverlap(s, pool, OverlapDrop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !drop[pooled.DocID] || rep.HeldIn.PoolExact != 1 || rep.Total.Dropped != 1 {
+		t.Fatalf("pool copy: drop %v, report %+v", drop, rep.Total)
+	}
+	if drop[val.DocID] || rep.HeldOut.ValidationExact != 1 {
+		t.Fatalf("validation copy: drop %v, report %+v", drop, rep.HeldOut)
+	}
+}
+
+// A 40-word attacker sample quoted whole inside a 120-word document of
+// another user has Jaccard about 1/3 but full containment: dropped.
+func TestAttackerOverlapContainment(t *testing.T) {
+	s, r := cleanSplit(t)
+	in, out := s.HeldIn[0], s.HeldOut[0]
+	sample := &s.Attacker[out][0]
+	sample.Text = randomText(r, 40)
+	quote := randomText(r, 40) + " " + sample.Text + " " + randomText(r, 40)
+	if j := naiveJaccard(sample.Text, quote); j >= NearJaccard {
+		t.Fatalf("quote has Jaccard %v", j)
+	}
+	for i := range s.Train {
+		if s.Train[i].UserID == in {
+			s.Train[i].Text = quote
+			break
+		}
+	}
+	rep, drop, err := CheckAttackerOverlap(s, nil, OverlapDrop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !drop[sample.DocID] || rep.HeldOut.TrainNear != 1 || rep.Total.Dropped != 1 {
+		t.Fatalf("quoted sample: drop %v, report %+v", drop, rep.Total)
+	}
+	// Half the sample quoted is not a copy.
+	words := strings.Fields(sample.Text)
+	ix := NewOverlapIndex([]Record{{Text: strings.Join(words[:20], " ")}})
+	if e, n := ix.Match(sample.Text); e || n {
+		t.Fatal("a half quote matched")
 	}
 }

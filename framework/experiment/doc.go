@@ -19,11 +19,15 @@
 // group (all, canary, non_canary); the headline (Headline, the printed
 // summary, ComparePaper) is non_canary. TPR at FPR f is null without
 // ceil(1/f) non-members. repeats=N runs N seeds and adds rows pooled over
-// them (mean, std, an interval over users and seeds). A run attacking
-// fewer than 100 users warns (manifest warnings).
+// them (mean, std, an interval over users and seeds). A run whose
+// headline population (non-canary users) has fewer than 100 held-out users
+// warns (manifest warnings): TPR at 1% FPR is then n/a.
 //
-// The split stage drops attacker samples with an exact or near copy in the
-// training data (split.attacker_overlap) and reports what it found in
+// The split stage drops attacker samples with an exact or near copy
+// (Jaccard or containment of 5-word shingles) in any attack user's other
+// documents, held-in and held-out judged alike, or in the reference's
+// pretraining data (split.attacker_overlap; see data.CheckAttackerOverlap),
+// and reports what it found in
 // users.json, manifest.json and metrics.parquet; RunSplit runs the data and
 // split stages alone (privlm split).
 //

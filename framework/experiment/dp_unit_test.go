@@ -94,3 +94,46 @@ func TestUserLevelDPRegion(t *testing.T) {
 		t.Errorf("note %q", man.DPRegionNote)
 	}
 }
+
+// TestDPRepeatsPooledColumns: under repeats, the pooled rows keep the DP
+// columns and hold the largest epsilon of any seed (a guarantee for every
+// seed), and the manifest gives each seed's DP region.
+func TestDPRepeatsPooledColumns(t *testing.T) {
+	c := tiny(t, "dp-repeats")
+	for _, kv := range []string{"train.dp=example", "train.sigma=30", "dataset.max_chars=400", "repeats=2", "attacks=loss"} {
+		k, v, _ := strings.Cut(kv, "=")
+		if err := c.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := t.TempDir()
+	var log bytes.Buffer
+	res, err := experiment.Run(context.Background(), c, out, &log)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	maxEps, maxUser := 0.0, 0.0
+	var pooled []experiment.MetricsRow
+	for _, r := range res.Metrics {
+		if r.Epsilon == nil || r.EpsilonUser == nil || r.DPLevel != "example" || r.DPUnit != "window" || r.Delta == nil || r.Accountant != "pld" {
+			t.Fatalf("row (n_seeds %d) lacks DP columns: %+v", r.NSeeds, r)
+		}
+		if r.NSeeds == 1 {
+			maxEps, maxUser = max(maxEps, *r.Epsilon), max(maxUser, *r.EpsilonUser)
+		} else {
+			pooled = append(pooled, r)
+		}
+	}
+	if len(pooled) == 0 {
+		t.Fatal("no pooled rows")
+	}
+	for _, r := range pooled {
+		if *r.Epsilon != maxEps || *r.EpsilonUser != maxUser {
+			t.Errorf("pooled epsilon %v, user %v; want the largest of the seeds' %v, %v", *r.Epsilon, *r.EpsilonUser, maxEps, maxUser)
+		}
+	}
+	m := res.Manifest
+	if len(m.PerSeed) != 2 || m.PerSeed[0].DPRegion == nil || m.PerSeed[1].DPRegion == nil || m.EpsilonUser == nil || *m.EpsilonUser != maxUser {
+		t.Errorf("manifest per_seed %+v, epsilon_user %v (want %v)", m.PerSeed, m.EpsilonUser, maxUser)
+	}
+}

@@ -23,18 +23,31 @@ type GroupRow struct {
 	NNonMembers int64    `parquet:"n_non_members" json:"n_non_members"`
 	// MeanUserDocs is the group's mean documents per user.
 	MeanUserDocs float64 `parquet:"mean_user_docs" json:"mean_user_docs"`
+	// Seed is the seed of a one-seed row (NSeeds 1); a row pooled over
+	// NSeeds > 1 seeds has none (see GroupMetrics).
+	Seed   *int64 `parquet:"seed,optional" json:"seed"`
+	NSeeds int64  `parquet:"n_seeds" json:"n_seeds"`
 }
 
 // GroupMetrics computes each attack's metrics separately over the groups
 // of users that group assigns ("" leaves a user out), members against
-// non-members within a group. Groups without both are skipped. Rows come
-// sorted by experiment, attack and group.
+// non-members within a group and within a seed (a run with repeats has
+// each seed's own held-in users: seeds are never mixed in one AUROC).
+// Groups without both are skipped. When a group has rows for more than one
+// seed, a row pooled over them follows (Seed nil, NSeeds N), as the pooled
+// rows of metrics.parquet: the mean AUROC and the metrics.Pool interval
+// over users and seeds, the seeds' mean TPRs (n/a if any seed's is), the
+// smallest counts and the mean MeanUserDocs. Rows come sorted by
+// experiment, attack, group and seed, the pooled row last.
 func GroupMetrics(scores []ScoreRow, group func(ScoreRow) string, bootstrap int, seed uint64) ([]GroupRow, error) {
-	type key struct{ exp, attack, group string }
+	type key struct {
+		exp, attack, group string
+		seed               int64
+	}
 	byKey := map[key][]ScoreRow{}
 	for _, s := range scores {
 		if g := group(s); g != "" {
-			k := key{s.ExperimentID, s.Attack, g}
+			k := key{s.ExperimentID, s.Attack, g, s.Seed}
 			byKey[k] = append(byKey[k], s)
 		}
 	}
@@ -55,13 +68,65 @@ func GroupMetrics(scores []ScoreRow, group func(ScoreRow) string, bootstrap int,
 		}
 		sum, err := metrics.Summarize(sc, mem, bootstrap, seed)
 		if err != nil {
-			return nil, fmt.Errorf("experiment: group %q of %s: %w", k.group, k.attack, err)
+			return nil, fmt.Errorf("experiment: group %q of %s, seed %d: %w", k.group, k.attack, k.seed, err)
 		}
+		sd := k.seed
 		rows = append(rows, GroupRow{ExperimentID: k.exp, Attack: k.attack, Group: k.group, AUROC: sum.AUROC, AUROCLo: sum.AUROCLo,
 			AUROCHi: sum.AUROCHi, TPRAt1FPR: sum.TPRAt1FPR, TPRAt5FPR: sum.TPRAt5FPR, NUsers: int64(sum.NUsers),
-			NMembers: int64(sum.NMembers), NNonMembers: int64(sum.NNonMembers), MeanUserDocs: docs / float64(len(ss))})
+			NMembers: int64(sum.NMembers), NNonMembers: int64(sum.NNonMembers), MeanUserDocs: docs / float64(len(ss)),
+			Seed: &sd, NSeeds: 1})
 	}
-	sort.Slice(rows, func(i, j int) bool {
+	sortGroupRows(rows)
+	var pooled []GroupRow
+	for i := 0; i < len(rows); {
+		j := i
+		for j < len(rows) && rows[j].ExperimentID == rows[i].ExperimentID && rows[j].Attack == rows[i].Attack && rows[j].Group == rows[i].Group {
+			j++
+		}
+		if j-i > 1 {
+			per := rows[i:j]
+			pk := key{exp: rows[i].ExperimentID, attack: rows[i].Attack, group: rows[i].Group}
+			// The seeds' runs, in the order of per (by seed).
+			ordered := make([]metrics.Labelled, 0, len(per))
+			bySeed := map[int64]metrics.Labelled{}
+			for k, ss := range byKey {
+				if k.exp == pk.exp && k.attack == pk.attack && k.group == pk.group {
+					l := metrics.Labelled{}
+					for _, s := range ss {
+						l.Users, l.Scores, l.Member = append(l.Users, s.UserID), append(l.Scores, s.Score), append(l.Member, s.Member)
+					}
+					bySeed[k.seed] = l
+				}
+			}
+			for _, r := range per {
+				ordered = append(ordered, bySeed[*r.Seed])
+			}
+			p, err := metrics.Pool(ordered, bootstrap, seed)
+			if err != nil {
+				return nil, fmt.Errorf("experiment: pooling group %q of %s: %w", pk.group, pk.attack, err)
+			}
+			row := GroupRow{ExperimentID: pk.exp, Attack: pk.attack, Group: pk.group, AUROC: p.MeanAUROC, AUROCLo: p.AUROCLo, AUROCHi: p.AUROCHi,
+				NUsers: per[0].NUsers, NMembers: per[0].NMembers, NNonMembers: per[0].NNonMembers, NSeeds: int64(len(per))}
+			tpr1, tpr5 := make([]*float64, len(per)), make([]*float64, len(per))
+			for n, r := range per {
+				row.NUsers, row.NMembers, row.NNonMembers = min(row.NUsers, r.NUsers), min(row.NMembers, r.NMembers), min(row.NNonMembers, r.NNonMembers)
+				row.MeanUserDocs += r.MeanUserDocs / float64(len(per))
+				tpr1[n], tpr5[n] = r.TPRAt1FPR, r.TPRAt5FPR
+			}
+			row.TPRAt1FPR, row.TPRAt5FPR = meanOf(tpr1), meanOf(tpr5)
+			pooled = append(pooled, row)
+		}
+		i = j
+	}
+	rows = append(rows, pooled...)
+	sortGroupRows(rows)
+	return rows, nil
+}
+
+// sortGroupRows sorts by experiment, attack, group and seed, pooled rows
+// (no seed) after their group's seeds.
+func sortGroupRows(rows []GroupRow) {
+	sort.SliceStable(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]
 		if a.ExperimentID != b.ExperimentID {
 			return a.ExperimentID < b.ExperimentID
@@ -69,9 +134,27 @@ func GroupMetrics(scores []ScoreRow, group func(ScoreRow) string, bootstrap int,
 		if a.Attack != b.Attack {
 			return a.Attack < b.Attack
 		}
-		return a.Group < b.Group
+		if a.Group != b.Group {
+			return a.Group < b.Group
+		}
+		if (a.Seed == nil) != (b.Seed == nil) {
+			return b.Seed == nil
+		}
+		return a.Seed != nil && *a.Seed < *b.Seed
 	})
-	return rows, nil
+}
+
+// meanOf is the mean of optional values, nil if any is nil.
+func meanOf(vs []*float64) *float64 {
+	sum := 0.0
+	for _, v := range vs {
+		if v == nil {
+			return nil
+		}
+		sum += *v
+	}
+	m := sum / float64(len(vs))
+	return &m
 }
 
 // ByCanary groups users into "canary" and "other".

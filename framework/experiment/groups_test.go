@@ -105,3 +105,36 @@ func ExampleGroupMetrics() {
 	// canary users: AUROC 1.0
 	// other users: AUROC 0.0
 }
+
+// Under repeats each seed has its own held-in users: GroupMetrics never
+// mixes seeds in one AUROC (seed 2's scores are shifted, so mixing would
+// rank its non-members above seed 1's members), and pools them after.
+func TestGroupMetricsKeepsSeedsApart(t *testing.T) {
+	var scores []experiment.ScoreRow
+	for seed := int64(1); seed <= 2; seed++ {
+		for i := 0; i < 40; i++ {
+			member := (i < 20) == (seed == 1) // the seeds hold in different users
+			s := 10*float64(seed-1) + math.Abs(math.Sin(float64(i)))/2
+			if member {
+				s += 1
+			}
+			scores = append(scores, experiment.ScoreRow{ExperimentID: "e", Attack: "ui", UserID: fmt.Sprint(i), Member: member,
+				Seed: seed, NUserDocs: 3, Score: s})
+		}
+	}
+	rows, err := experiment.GroupMetrics(scores, func(experiment.ScoreRow) string { return "all" }, 50, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 {
+		t.Fatalf("%d rows, want seeds 1 and 2 and pooled: %+v", len(rows), rows)
+	}
+	for i, r := range rows {
+		if i < 2 && (r.Seed == nil || *r.Seed != int64(i+1) || r.NSeeds != 1) || i == 2 && (r.Seed != nil || r.NSeeds != 2) {
+			t.Errorf("row %d: seed %v, n_seeds %d", i, r.Seed, r.NSeeds)
+		}
+		if r.AUROC != 1 || r.NUsers != 40 || r.NMembers != 20 {
+			t.Errorf("row %d: AUROC %v over %d users (%d members), want 1 over 40 (20)", i, r.AUROC, r.NUsers, r.NMembers)
+		}
+	}
+}

@@ -271,6 +271,25 @@ func dirOrFileHash(path string) (string, error) {
 }
 
 // fileHash is the sha256 of a file.
+// fineTuneKey is the fine-tune stage's cache key: the training and
+// validation files' hashes (validation picks the best checkpoint), the
+// reference's, the seed, the training config and the fine-tuner.
+func fineTuneKey(cfg Config, trainPath, valPath, reference string, settings map[string]string, version string) ([]any, error) {
+	trainHash, err := fileHash(trainPath)
+	if err != nil {
+		return nil, err
+	}
+	valHash, err := fileHash(valPath)
+	if err != nil {
+		return nil, err
+	}
+	refHash, err := dirOrFileHash(reference)
+	if err != nil {
+		return nil, err
+	}
+	return []any{trainHash, valHash, refHash, cfg.Seed, cfg.Train, settings, cfg.FineTuner, version, cfg.Backend}, nil
+}
+
 func fileHash(path string) (string, error) {
 	return plugin.SHA256File(path)
 }
@@ -373,10 +392,11 @@ func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer)
 		poolPath := filepath.Join(splitDir, "pretrain.parquet")
 		poolHash, _ := fileHash(poolPath)
 		baseHash, _ := fileHash(p.reference)
+		valHash, _ := fileHash(filepath.Join(splitDir, "validation.parquet"))
 		var ref plugin.FineTuneResponse
 		pre := *p
 		pre.cfg.Train = pretrainConfig(cfg)
-		refDir, err := stage(stages, "reference", []any{poolHash, baseHash, cfg.Seed, pre.cfg.Train, cfg.Model, p.versions[cfg.FineTuner], cfg.Backend}, log, func(dir string) error {
+		refDir, err := stage(stages, "reference", []any{poolHash, valHash, baseHash, cfg.Seed, pre.cfg.Train, cfg.Model, p.versions[cfg.FineTuner], cfg.Backend}, log, func(dir string) error {
 			ref, err = runFineTune(ctx, &pre, poolPath, filepath.Join(splitDir, "validation.parquet"), nil, dir, log)
 			if err != nil {
 				return err
@@ -392,9 +412,10 @@ func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer)
 		p.reference = ref.Best
 	}
 	// 5. Fine-tune.
-	trainHash, _ := fileHash(trainPath)
-	refHash, _ := dirOrFileHash(p.reference)
-	ftKey := []any{trainHash, refHash, cfg.Seed, cfg.Train, settings, cfg.FineTuner, p.versions[cfg.FineTuner], cfg.Backend}
+	ftKey, err := fineTuneKey(cfg, trainPath, filepath.Join(splitDir, "validation.parquet"), p.reference, settings, p.versions[cfg.FineTuner])
+	if err != nil {
+		return nil, err
+	}
 	var ft plugin.FineTuneResponse
 	ftDir, err := stage(stages, "finetune", ftKey, log, func(dir string) error {
 		ft, err = runFineTune(ctx, p, trainPath, filepath.Join(splitDir, "validation.parquet"), settings, dir, log)

@@ -51,13 +51,15 @@ var fullMinDocs = map[string]int{"email": 5, "shakespeare": 20}
 // GPU backend).
 //
 // Our copies are far smaller than the paper's data: at the paper's filter,
-// our Enron (13 mailboxes) has 6 senders with 150 or more mails (the
-// paper's 136), our arxiv 11 first authors with 20 or more abstracts, our
-// reddit 430 users with 100 or more comments (counted on the converters'
+// our Enron (13 mailboxes) has 1 sender with 150 or more mails (4 with 100
+// or more; the paper's 136), our arxiv 11 first authors with 20 or more
+// abstracts, our reddit 430 users with 100 or more comments (counted with
+// `privlm datasets prepare` and `privlm datasets stats` on the converters'
 // output, before the split holds back validation users and attacker
-// samples), so Full("enron") attacks at most 6 users. A run that
-// attacks fewer than MinUsersForPaperScale users says so in its output and
-// in manifest.json's warnings.
+// samples), so Full("enron") fails at the split (it needs at least 2
+// attack users). A run whose headline population has fewer than
+// MinUsersForPaperScale held-out users says so in its output and in
+// manifest.json's warnings.
 func Full(dataset string) (Config, error) {
 	minDocs, ok := PaperMinDocs[dataset]
 	if !ok {

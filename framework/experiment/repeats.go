@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"slices"
 	"time"
@@ -19,9 +20,13 @@ import (
 // split, its training order from the seed), fine-tuning and attacks run
 // per seed. out gets metrics.parquet with every seed's rows (seed column)
 // and the rows pooled over seeds (n_seeds = N, seed null: mean, std and a
-// 95% interval over users and seeds, metrics.Pool), scores.parquet with
-// every seed's scores, and manifest.json (the config, the seeds, every
-// seed's warnings); each seed-<seed> folder is a whole run (plots
+// 95% interval over users and seeds, metrics.Pool; the overlap columns
+// summed over seeds; the epsilon columns the largest over seeds, a
+// guarantee for every seed; the DP level, unit, delta and accountant,
+// which must agree across seeds), scores.parquet with every seed's scores,
+// and manifest.json (the config, the seeds, every seed's warnings, per_seed:
+// each seed's overlap check, epsilons and DP region; the top-level epsilons
+// the largest over seeds); each seed-<seed> folder is a whole run (plots
 // included).
 func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*Result, error) {
 	if cfg.Repeats <= 1 {
@@ -56,7 +61,16 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 		if all == nil {
 			all = &Result{OutDir: out, Manifest: res.Manifest}
 			all.Manifest.Config, all.Manifest.Seed, all.Manifest.Warnings = cfg, cfg.Seed, nil
+			// Per-seed facts are in PerSeed, not one seed's at the top.
+			all.Manifest.AttackerOverlap, all.Manifest.DPRegion, all.Manifest.DPRegionNote = nil, nil, ""
+			all.Manifest.DPRegionAbove, all.Manifest.DPRegionSignificant = nil, nil
+			all.Manifest.Epsilon, all.Manifest.EpsilonDocument, all.Manifest.EpsilonUser = nil, nil, nil
+			all.Manifest.PrivacyReport = nil
 		}
+		m := res.Manifest
+		all.Manifest.PerSeed = append(all.Manifest.PerSeed, SeedManifest{Seed: c.Seed, AttackerOverlap: m.AttackerOverlap,
+			Epsilon: m.Epsilon, EpsilonDocument: m.EpsilonDocument, EpsilonUser: m.EpsilonUser,
+			DPRegion: m.DPRegion, DPRegionNote: m.DPRegionNote, DPRegionAbove: m.DPRegionAbove, DPRegionSignificant: m.DPRegionSignificant})
 		all.Metrics = append(all.Metrics, res.Metrics...)
 		all.Dynamics = append(all.Dynamics, res.Dynamics...)
 		for _, w := range res.Manifest.Warnings {
@@ -71,6 +85,13 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 	}
 	all.Metrics = append(all.Metrics, pooled...)
 	all.Manifest.Seeds = seeds
+	// The top-level guarantees are the weakest seed's (the largest
+	// epsilon; none when a seed has none).
+	var eps, epsDoc, epsUser []*float64
+	for _, ps := range all.Manifest.PerSeed {
+		eps, epsDoc, epsUser = append(eps, ps.Epsilon), append(epsDoc, ps.EpsilonDocument), append(epsUser, ps.EpsilonUser)
+	}
+	all.Manifest.Epsilon, all.Manifest.EpsilonDocument, all.Manifest.EpsilonUser = maxOrNil(eps), maxOrNil(epsDoc), maxOrNil(epsUser)
 	all.Manifest.Finished = time.Now().UTC()
 	if err := data.WriteParquet(filepath.Join(out, "scores.parquet"), scores); err != nil {
 		return nil, err
@@ -129,10 +150,25 @@ func poolSeeds(cfg Config, seeds []uint64, perSeed map[uint64][]ScoreRow, rows [
 			TPRAt1FPR:  meanOrNil(rs, func(r MetricsRow) *float64 { return r.TPRAt1FPR }),
 			TPRAt5FPR:  meanOrNil(rs, func(r MetricsRow) *float64 { return r.TPRAt5FPR }),
 			ValLoss:    meanOrNil(rs, func(r MetricsRow) *float64 { return r.ValLoss }),
-			Epsilon:    meanOrNil(rs, func(r MetricsRow) *float64 { return r.Epsilon }),
-			NUsers:     rs[0].NUsers, NMembers: rs[0].NMembers, NNonMembers: rs[0].NNonMembers}
-		for _, r := range rs[1:] {
+			NUsers:     rs[0].NUsers, NMembers: rs[0].NMembers, NNonMembers: rs[0].NNonMembers,
+			DPLevel: rs[0].DPLevel, DPUnit: rs[0].DPUnit, Delta: rs[0].Delta, Accountant: rs[0].Accountant}
+		// A guarantee over seeds is the weakest seed's: the largest
+		// epsilon (none when a seed has none, e.g. an unbounded group).
+		row.Epsilon = maxOrNil(column(rs, func(r MetricsRow) *float64 { return r.Epsilon }))
+		row.EpsilonDocument = maxOrNil(column(rs, func(r MetricsRow) *float64 { return r.EpsilonDocument }))
+		row.EpsilonUser = maxOrNil(column(rs, func(r MetricsRow) *float64 { return r.EpsilonUser }))
+		for _, r := range rs {
+			if r.DPLevel != row.DPLevel || r.DPUnit != row.DPUnit || r.Accountant != row.Accountant || !sameOptional(r.Delta, row.Delta) {
+				return nil, fmt.Errorf("experiment: pooling %s, %s users: seeds differ in DP (level %q/%q, unit %q/%q, accountant %q/%q, delta %v/%v)",
+					k.attack, k.group, row.DPLevel, r.DPLevel, row.DPUnit, r.DPUnit, row.Accountant, r.Accountant, fmtOptional(row.Delta), fmtOptional(r.Delta))
+			}
 			row.NUsers, row.NMembers, row.NNonMembers = min(row.NUsers, r.NUsers), min(row.NMembers, r.NMembers), min(row.NNonMembers, r.NNonMembers)
+			// Overlap counts are summed over seeds (each seed's split is
+			// checked on its own).
+			row.OverlapExact += r.OverlapExact
+			row.OverlapNear += r.OverlapNear
+			row.AttackerDropped += r.AttackerDropped
+			row.AttackUsersDropped += r.AttackUsersDropped
 		}
 		out = append(out, row)
 	}
@@ -162,4 +198,39 @@ func meanOrNil(rows []MetricsRow, get func(MetricsRow) *float64) *float64 {
 	}
 	m := sum / float64(len(rows))
 	return &m
+}
+
+// column is an optional value of every row.
+func column(rows []MetricsRow, get func(MetricsRow) *float64) []*float64 {
+	out := make([]*float64, len(rows))
+	for i, r := range rows {
+		out[i] = get(r)
+	}
+	return out
+}
+
+// maxOrNil is the largest value, nil if any is nil (or there are none).
+func maxOrNil(vs []*float64) *float64 {
+	if len(vs) == 0 {
+		return nil
+	}
+	m := math.Inf(-1)
+	for _, v := range vs {
+		if v == nil {
+			return nil
+		}
+		m = max(m, *v)
+	}
+	return &m
+}
+
+func sameOptional(a, b *float64) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
+}
+
+func fmtOptional(v *float64) string {
+	if v == nil {
+		return "none"
+	}
+	return fmt.Sprint(*v)
 }

@@ -66,6 +66,13 @@ func TestRepeatsTwoSeeds(t *testing.T) {
 		if p.AUROCStd == nil || math.Abs(*p.AUROCStd-math.Abs(a.AUROC-b.AUROC)/math.Sqrt2) > 1e-12 {
 			t.Errorf("%s: pooled std %v, seeds %v and %v", g, p.AUROCStd, a.AUROC, b.AUROC)
 		}
+		if p.OverlapExact != a.OverlapExact+b.OverlapExact || p.OverlapNear != a.OverlapNear+b.OverlapNear ||
+			p.AttackerDropped != a.AttackerDropped+b.AttackerDropped || p.AttackUsersDropped != a.AttackUsersDropped+b.AttackUsersDropped {
+			t.Errorf("%s: pooled overlap columns %+v, seeds %+v and %+v", g, p, a, b)
+		}
+		if p.DPLevel != a.DPLevel || p.DPUnit != a.DPUnit || p.Accountant != a.Accountant {
+			t.Errorf("%s: pooled DP columns %q %q %q, seed %q %q %q", g, p.DPLevel, p.DPUnit, p.Accountant, a.DPLevel, a.DPUnit, a.Accountant)
+		}
 		if !(p.AUROCLo <= p.AUROC && p.AUROC <= p.AUROCHi) || p.AUROCLo == p.AUROCHi {
 			t.Errorf("%s: pooled interval [%v, %v] around %v", g, p.AUROCLo, p.AUROCHi, p.AUROC)
 		}
@@ -84,6 +91,20 @@ func TestRepeatsTwoSeeds(t *testing.T) {
 	if len(seeds) != 2 || seeds[1] == 0 || seeds[2] == 0 {
 		t.Errorf("scores per seed %v", seeds)
 	}
+	// The seeds are different experiments: different held-in users.
+	member := map[int64]map[string]bool{1: {}, 2: {}}
+	for _, s := range scores {
+		member[s.Seed][s.UserID] = s.Member
+	}
+	differ := 0
+	for u, m := range member[1] {
+		if m2, ok := member[2][u]; ok && m2 != m {
+			differ++
+		}
+	}
+	if differ == 0 {
+		t.Error("seeds 1 and 2 hold in the same users")
+	}
 	var man experiment.Manifest
 	b, _ := os.ReadFile(filepath.Join(out, "manifest.json"))
 	if err := json.Unmarshal(b, &man); err != nil {
@@ -91,6 +112,9 @@ func TestRepeatsTwoSeeds(t *testing.T) {
 	}
 	if len(man.Seeds) != 2 || man.Config.Repeats != 2 || len(man.Warnings) == 0 {
 		t.Errorf("manifest seeds %v, repeats %d, warnings %q (a 40-user run must warn)", man.Seeds, man.Config.Repeats, man.Warnings)
+	}
+	if len(man.PerSeed) != 2 || man.PerSeed[0].Seed != 1 || man.PerSeed[1].Seed != 2 || man.PerSeed[0].AttackerOverlap == nil || man.PerSeed[1].AttackerOverlap == nil || man.AttackerOverlap != nil {
+		t.Errorf("manifest per_seed %+v, top-level overlap %v: want each seed's overlap check", man.PerSeed, man.AttackerOverlap)
 	}
 	for _, d := range []string{"seed-1", "seed-2"} {
 		for _, f := range []string{"metrics.parquet", "roc.png", "roc_loglog.png", "roc_loglog.svg", "manifest.json"} {

@@ -55,9 +55,11 @@ type MetricsRow struct {
 	Seed *int64 `parquet:"seed,optional" json:"seed"`
 	// NSeeds is 1 for one run's row, N for a row pooled over N seeds: then
 	// AUROC is the seeds' mean, AUROCStd their sample standard deviation,
-	// AUROCLo/Hi a 95% interval over users and seeds (metrics.Pool), a TPR
+	// AUROCLo/Hi a 95% interval over users and seeds (metrics.Pool: the
+	// wider of the crossed bootstrap and the t interval over seeds), a TPR
 	// the seeds' mean (n/a if any seed lacks it), the counts the smallest
-	// of any seed.
+	// of any seed, the overlap counts summed over seeds, the epsilons the
+	// largest of any seed.
 	NSeeds      int64    `parquet:"n_seeds" json:"n_seeds"`
 	Attack      string   `parquet:"attack" json:"attack"`
 	Group       string   `parquet:"group" json:"group"`
@@ -183,7 +185,24 @@ type Manifest struct {
 	// (metrics.DPRegion.Significant at alpha 0.025 per rate).
 	DPRegionAbove       map[string]int `json:"dp_region_points_above,omitempty"`
 	DPRegionSignificant map[string]int `json:"dp_region_points_significantly_above,omitempty"`
-	Finished            time.Time      `json:"finished"`
+	// PerSeed (runs with repeats) holds each seed's overlap check, epsilons
+	// and DP region; the top-level ones are then unset (epsilons: the
+	// largest over seeds).
+	PerSeed  []SeedManifest `json:"per_seed,omitempty"`
+	Finished time.Time      `json:"finished"`
+}
+
+// SeedManifest is one seed's part of a run with repeats (see Manifest).
+type SeedManifest struct {
+	Seed                uint64              `json:"seed"`
+	AttackerOverlap     *data.OverlapReport `json:"attacker_overlap,omitempty"`
+	Epsilon             *float64            `json:"epsilon,omitempty"`
+	EpsilonDocument     *float64            `json:"epsilon_document,omitempty"`
+	EpsilonUser         *float64            `json:"epsilon_user,omitempty"`
+	DPRegion            *metrics.DPRegion   `json:"dp_region,omitempty"`
+	DPRegionNote        string              `json:"dp_region_note,omitempty"`
+	DPRegionAbove       map[string]int      `json:"dp_region_points_above,omitempty"`
+	DPRegionSignificant map[string]int      `json:"dp_region_points_significantly_above,omitempty"`
 }
 
 // privacyOf reads the units and guarantees of a run's privacy report.

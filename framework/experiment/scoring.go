@@ -65,26 +65,31 @@ func scoringOracle(cfg Config, target, reference *lm.Model, tok tokenizer.Tokeni
 	return oracle.New(target, reference, tok, cfg.Train.SeqLen, 16)
 }
 
-// MinUsersForPaperScale is the fewest attacked users below which a run
-// warns: with fewer, the AUROC's interval is wide and TPR at 1% FPR (which
-// needs 100 non-members) cannot be estimated.
+// MinUsersForPaperScale is the fewest held-out users of the headline
+// population (non-canary users) below which a run warns: with fewer, TPR
+// at 1% FPR (which needs 100 non-members) cannot be estimated and the
+// AUROC's interval is wide.
 const MinUsersForPaperScale = 100
 
-// attackedUsersWarnings warns when the run attacks fewer than
-// MinUsersForPaperScale users.
+// attackedUsersWarnings warns when the headline population (the attacked
+// users who are not canaries) has fewer than MinUsersForPaperScale
+// held-out users (non-members).
 func attackedUsersWarnings(req plugin.AttackRequest, users SplitInfo) []string {
-	if len(req.Users) >= MinUsersForPaperScale {
+	in, canaries, out := 0, 0, 0
+	for _, u := range req.Users {
+		info := users.Users[u.UserID]
+		switch {
+		case info.Canary:
+			canaries++
+		case info.Member:
+			in++
+		default:
+			out++
+		}
+	}
+	if out >= MinUsersForPaperScale {
 		return nil
 	}
-	in, canaries := 0, 0
-	for _, u := range req.Users {
-		if users.Users[u.UserID].Member {
-			in++
-		}
-		if users.Users[u.UserID].Canary {
-			canaries++
-		}
-	}
-	return []string{fmt.Sprintf("attacks %d users (%d held-in, %d held-out, %d of them canaries), fewer than %d: the AUROC interval is wide and TPR at low FPR is n/a (TPR at FPR f needs ceil(1/f) non-members)",
-		len(req.Users), in, len(req.Users)-in, canaries, MinUsersForPaperScale)}
+	return []string{fmt.Sprintf("the headline population (non-canary users: %d held-in, %d held-out; %d canaries besides) has fewer than %d held-out users: TPR at 1%% FPR is n/a (TPR at FPR f needs ceil(1/f) non-members) and the AUROC interval is wide",
+		in, out, canaries, MinUsersForPaperScale)}
 }

@@ -155,25 +155,26 @@ func TestZlibUsesScoredText(t *testing.T) {
 	}
 }
 
-// TestFewUsersWarn: a run attacking fewer than 100 users warns.
+// TestFewUsersWarn: a run whose headline population (non-canary users)
+// has fewer than 100 held-out users warns; canaries do not count.
 func TestFewUsersWarn(t *testing.T) {
 	for _, tc := range []struct {
-		users int
-		warn  bool
-	}{{19, true}, {99, true}, {100, false}} {
+		members, nonMembers, canaries int // canaries: among the non-members
+		warn                          bool
+	}{{10, 9, 0, true}, {50, 99, 0, true}, {50, 100, 0, false}, {200, 100, 0, false}, {200, 130, 31, true}, {200, 130, 30, false}} {
 		var req plugin.AttackRequest
 		info := SplitInfo{Users: map[string]UserInfo{}}
-		for i := range tc.users {
+		for i := range tc.members + tc.nonMembers {
 			id := fmt.Sprint(i)
 			req.Users = append(req.Users, plugin.UserSamples{UserID: id, Texts: []string{"x"}})
-			info.Users[id] = UserInfo{Member: i%2 == 0}
+			info.Users[id] = UserInfo{Member: i < tc.members, Canary: i >= tc.members && i < tc.members+tc.canaries}
 		}
 		w := attackedUsersWarnings(req, info)
 		if (len(w) > 0) != tc.warn {
-			t.Errorf("%d users: warnings %q", tc.users, w)
+			t.Errorf("%+v: warnings %q", tc, w)
 		}
-		if tc.warn && !strings.Contains(w[0], fmt.Sprintf("attacks %d users (%d held-in", tc.users, (tc.users+1)/2)) {
-			t.Errorf("%d users: %q", tc.users, w[0])
+		if tc.warn && !strings.Contains(w[0], fmt.Sprintf("%d held-in, %d held-out; %d canaries", tc.members, tc.nonMembers-tc.canaries, tc.canaries)) {
+			t.Errorf("%+v: %q", tc, w[0])
 		}
 	}
 }

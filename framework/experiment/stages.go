@@ -305,14 +305,16 @@ func attackerOverlap(cfg Config) string {
 // check found, as a run prints it.
 func OverlapSummary(r data.OverlapReport) string {
 	t := r.Total
-	s := fmt.Sprintf("attacker overlap (split.attacker_overlap=%s): %d of %d attacker samples have a copy in the training data (%d exact, %d near: Jaccard >= %.1f of %d-word shingles)",
-		r.Policy, t.TrainExact+t.TrainNear, t.Samples, t.TrainExact, t.TrainNear, r.NearJaccard, r.ShingleWords)
+	s := fmt.Sprintf("attacker overlap (split.attacker_overlap=%s): %d of %d attacker samples have a copy in an attack user's other documents, held-in and held-out judged alike (%d exact, %d near: Jaccard >= %.1f with one document or >= %.0f%% of its %d-word shingles contained in the documents)",
+		r.Policy, t.TrainExact+t.TrainNear, t.Samples, t.TrainExact, t.TrainNear, r.NearJaccard, 100*r.NearContainment, r.ShingleWords)
 	s += fmt.Sprintf(" (held-in users' samples %d, held-out %d)", r.HeldIn.TrainExact+r.HeldIn.TrainNear, r.HeldOut.TrainExact+r.HeldOut.TrainNear)
+	s += fmt.Sprintf("; copies in the reference pool %d (%d exact)", t.PoolExact+t.PoolNear, t.PoolExact)
 	if r.Policy == data.OverlapDrop {
-		s += fmt.Sprintf("; dropped %d samples, %d users left the attack", t.Dropped, t.UsersDropped)
+		s += fmt.Sprintf("; dropped %d samples (held-in %d, held-out %d), %d users left the attack (held-in %d, held-out %d)",
+			t.Dropped, r.HeldIn.Dropped, r.HeldOut.Dropped, t.UsersDropped, r.HeldIn.UsersDropped, r.HeldOut.UsersDropped)
 	}
-	return s + fmt.Sprintf("; copies in validation %d (%d exact), in the reference pool %d (%d exact)",
-		t.ValidationExact+t.ValidationNear, t.ValidationExact, t.PoolExact+t.PoolNear, t.PoolExact)
+	return s + fmt.Sprintf("; copies in validation %d (%d exact; not trained on, counted only)",
+		t.ValidationExact+t.ValidationNear, t.ValidationExact)
 }
 
 func cmpStr(a, b string) int {

@@ -11,6 +11,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // AUROC is the probability that a random member outscores a random
@@ -208,12 +210,25 @@ type Labelled struct {
 // drawing runs keeps the seeds' (split, training order, attacker samples).
 // A resample in which a drawn run lacks members or non-members is drawn
 // again. It needs at least two runs, each with both classes.
+//
+// Resampling N runs with replacement captures only (N-1)/N of the seeds'
+// variance and, for N = 2 or 3, rests on a handful of run combinations;
+// so the t interval over the runs' AUROCs, mean ± t_{N-1,0.975}·sd/√N
+// (clipped to [0, 1]), is computed too, and AUROCLo/AUROCHi are the wider
+// of the two (Interval says which).
 type Pooled struct {
 	Runs      int     `json:"runs"`
 	MeanAUROC float64 `json:"mean_auroc"`
 	StdAUROC  float64 `json:"std_auroc"`
 	AUROCLo   float64 `json:"auroc_lo"`
 	AUROCHi   float64 `json:"auroc_hi"`
+	// Interval is "bootstrap" or "t": which interval AUROCLo/AUROCHi are.
+	Interval string `json:"interval"`
+	// The crossed-bootstrap and the t interval.
+	BootLo float64 `json:"bootstrap_lo"`
+	BootHi float64 `json:"bootstrap_hi"`
+	TLo    float64 `json:"t_lo"`
+	THi    float64 `json:"t_hi"`
 	// RunAUROCs are the runs' own AUROCs, in order.
 	RunAUROCs []float64 `json:"run_aurocs"`
 }
@@ -243,8 +258,11 @@ func Pool(runs []Labelled, resamples int, seed uint64) (Pooled, error) {
 		}
 	}
 	p.MeanAUROC, p.StdAUROC = meanStd(p.RunAUROCs)
+	n := float64(len(runs))
+	half := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - 1}.Quantile(0.975) * p.StdAUROC / math.Sqrt(n)
+	p.TLo, p.THi = max(0, p.MeanAUROC-half), min(1, p.MeanAUROC+half)
 	if resamples <= 0 {
-		p.AUROCLo, p.AUROCHi = p.MeanAUROC, p.MeanAUROC
+		p.AUROCLo, p.AUROCHi, p.Interval = p.TLo, p.THi, "t"
 		return p, nil
 	}
 	r := rand.New(rand.NewPCG(seed, 0xb0075eed))
@@ -286,7 +304,12 @@ func Pool(runs []Labelled, resamples int, seed uint64) (Pooled, error) {
 	}
 	slices.Sort(means)
 	q := func(f float64) float64 { return means[min(len(means)-1, int(f*float64(len(means))))] }
-	p.AUROCLo, p.AUROCHi = q(0.025), q(0.975)
+	p.BootLo, p.BootHi = q(0.025), q(0.975)
+	if p.THi-p.TLo > p.BootHi-p.BootLo {
+		p.AUROCLo, p.AUROCHi, p.Interval = p.TLo, p.THi, "t"
+	} else {
+		p.AUROCLo, p.AUROCHi, p.Interval = p.BootLo, p.BootHi, "bootstrap"
+	}
 	return p, nil
 }
 

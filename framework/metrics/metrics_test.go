@@ -287,3 +287,45 @@ func TestPool(t *testing.T) {
 		t.Error("one run pooled")
 	}
 }
+
+// TestPoolTInterval: with two runs far apart, resampling the runs sees
+// only their three combinations; the t interval over the runs' AUROCs
+// (t_{1,0.975} = 12.706, published tables) is wider and is reported.
+// Identical runs have a zero-width t interval: the bootstrap is reported.
+func TestPoolTInterval(t *testing.T) {
+	run := func(shift float64) Labelled {
+		r := rand.New(rand.NewPCG(3, 3))
+		var l Labelled
+		for i := range 400 {
+			m := i%2 == 0
+			s := r.NormFloat64()
+			if m {
+				s += shift
+			}
+			l.Users, l.Scores, l.Member = append(l.Users, fmt.Sprint("u", i)), append(l.Scores, s), append(l.Member, m)
+		}
+		return l
+	}
+	low, high := run(0.3), run(0.6)
+	p, err := Pool([]Labelled{low, high}, 500, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := 12.706 * p.StdAUROC / math.Sqrt2
+	if p.Interval != "t" || math.Abs(p.AUROCLo-max(0, p.MeanAUROC-half)) > 1e-3 || math.Abs(p.AUROCHi-min(1, p.MeanAUROC+half)) > 1e-3 {
+		t.Errorf("interval %s [%v, %v], want t: %v ± %v (bootstrap [%v, %v])", p.Interval, p.AUROCLo, p.AUROCHi, p.MeanAUROC, half, p.BootLo, p.BootHi)
+	}
+	if p.THi-p.TLo <= p.BootHi-p.BootLo || p.AUROCHi-p.AUROCLo < p.BootHi-p.BootLo {
+		t.Errorf("t [%v, %v] not wider than bootstrap [%v, %v]", p.TLo, p.THi, p.BootLo, p.BootHi)
+	}
+	// Three runs: t_{2,0.975} = 4.303.
+	mid := run(0.45)
+	p3, _ := Pool([]Labelled{low, mid, high}, 0, 1)
+	if h := 4.303 * p3.StdAUROC / math.Sqrt(3); math.Abs(p3.THi-p3.TLo-2*h) > 2e-3 {
+		t.Errorf("3 runs: t interval [%v, %v], want half-width %v", p3.TLo, p3.THi, h)
+	}
+	same, _ := Pool([]Labelled{low, low}, 500, 1)
+	if same.Interval != "bootstrap" || same.AUROCLo != same.BootLo || same.AUROCLo == same.AUROCHi {
+		t.Errorf("identical runs: %s [%v, %v]", same.Interval, same.AUROCLo, same.AUROCHi)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/privlm/privlm/framework/attack"
@@ -14,6 +15,7 @@ import (
 	"github.com/privlm/privlm/framework/plugin"
 	"github.com/privlm/privlm/framework/shareddata"
 	"github.com/privlm/privlm/framework/tokenizer"
+	"github.com/privlm/privlm/framework/train"
 )
 
 // buildPlugin compiles a built-in plugin for the test.
@@ -254,6 +256,34 @@ func TestWindowIsTrainingSeqLen(t *testing.T) {
 		}
 		if o.Window() != tc.want {
 			t.Errorf("seq_len %d: window %d, want %d", tc.seqLen, o.Window(), tc.want)
+		}
+	}
+}
+
+// TestWindowsAreTrainingWindows ties the oracle to training's own
+// windowing (train.TrainingWindow, train.TextWindows, what fine-tuning
+// trains on): for the same text and seq_len the windows are identical, so
+// a change to how training cuts texts fails here.
+func TestWindowsAreTrainingWindows(t *testing.T) {
+	target, ref, tok := models(t)
+	texts := append(benchTexts(tok, 2, 150), benchTexts(tok, 1, 1200)...)
+	texts = append(texts, "Hi.", "")
+	for _, seqLen := range []int{64, 48, 7, 4096} {
+		o, err := New(target, ref, tok, seqLen, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := train.TrainingWindow(seqLen, target.Config.MaxSeqLen)
+		for i, text := range texts {
+			got, want := o.Windows(text), train.TextWindows(tok, text, w)
+			if len(got) != len(want) {
+				t.Fatalf("seq_len %d, text %d: %d windows, training makes %d", seqLen, i, len(got), len(want))
+			}
+			for k := range got {
+				if !slices.Equal(got[k], want[k]) {
+					t.Fatalf("seq_len %d, text %d: window %d differs from training's", seqLen, i, k)
+				}
+			}
 		}
 	}
 }

@@ -95,7 +95,7 @@ func Run(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, valRecs []data.Record,
 	if err := os.MkdirAll(opts.OutputDir, 0o755); err != nil {
 		return Result{}, err
 	}
-	window := min(cfg.SeqLen, m.Config.MaxSeqLen)
+	window := TrainingWindow(cfg.SeqLen, m.Config.MaxSeqLen)
 	examples := toExamples(tok, trainRecs, window)
 	if len(examples) == 0 {
 		return Result{}, fmt.Errorf("train: no training examples")
@@ -269,13 +269,29 @@ func persist(m *lm.Model, opts Options, st state) error {
 	return data.WriteJSON(filepath.Join(opts.OutputDir, stateFile), st)
 }
 
+// TrainingWindow is the window training cuts texts into for seq_len and a
+// model's context: seq_len, capped at the context.
+func TrainingWindow(seqLen, context int) int { return min(seqLen, context) }
+
+// TextWindows are the examples training makes of one text for a window
+// (TrainingWindow): data.Chunk's windows, BOS then at most window tokens,
+// those with a token to predict. What an attack scores must be these
+// (oracle's tests compare).
+func TextWindows(tok tokenizer.Tokenizer, text string, window int) [][]int {
+	var out [][]int
+	for _, c := range data.Chunk(tok, text, window) {
+		if len(c) >= 2 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func toExamples(tok tokenizer.Tokenizer, recs []data.Record, window int) []example {
 	var out []example
 	for _, r := range recs {
-		for _, c := range data.Chunk(tok, r.Text, window) {
-			if len(c) >= 2 {
-				out = append(out, example{ids: c, user: r.UserID, doc: r.DocID})
-			}
+		for _, c := range TextWindows(tok, r.Text, window) {
+			out = append(out, example{ids: c, user: r.UserID, doc: r.DocID})
 		}
 	}
 	return out

@@ -118,6 +118,11 @@ func execute(cfg experiment.Config, out string, asJSON bool, e *env) error {
 	if !asJSON && res.Manifest.AttackerOverlap != nil {
 		fmt.Fprintf(e.stdout, "\n%s\n", experiment.OverlapSummary(*res.Manifest.AttackerOverlap))
 	}
+	for _, ps := range res.Manifest.PerSeed {
+		if !asJSON && ps.AttackerOverlap != nil {
+			fmt.Fprintf(e.stdout, "\nseed %d: %s\n", ps.Seed, experiment.OverlapSummary(*ps.AttackerOverlap))
+		}
+	}
 	if !asJSON {
 		for _, w := range res.Manifest.Warnings {
 			fmt.Fprintf(e.stdout, "warning: %s\n", w)
