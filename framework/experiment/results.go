@@ -12,6 +12,7 @@ import (
 	"github.com/privlm/privlm/framework/data"
 	"github.com/privlm/privlm/framework/metrics"
 	"github.com/privlm/privlm/framework/plugin"
+	"github.com/privlm/privlm/framework/privacy"
 	"github.com/privlm/privlm/framework/train"
 )
 
@@ -282,12 +283,20 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 			return Manifest{}, fmt.Errorf("privacy report: %w", err)
 		}
 		man.DPUnit = rep.Unit
-		if rep.Unit == train.UnitUser {
+		switch rep.Unit {
+		case train.UnitUser:
 			man.EpsilonUser = man.Epsilon
-		} else {
+		case train.UnitWindow:
 			man.EpsilonDocument, man.EpsilonUser = groupEps(rep, "document"), groupEps(rep, "user")
 		}
-		if man.EpsilonUser != nil {
+		switch {
+		case rep.Unit == "":
+			man.DPRegionNote = "no DP region: unit not reported by the fine-tuner (its privacy report has no unit), so no user-level epsilon"
+		case man.EpsilonUser == nil:
+			man.DPRegionNote = "no DP region: no finite user-level epsilon"
+		case *man.EpsilonUser > privacy.MaxEpsilon:
+			man.DPRegionNote = fmt.Sprintf("no DP region: the user-level epsilon is %.4g (%s; the region would be the whole ROC square)", *man.EpsilonUser, train.MeaninglessNote)
+		default:
 			man.DPRegion = &metrics.DPRegion{Epsilon: *man.EpsilonUser, Delta: rep.Delta, Unit: "user"}
 			man.DPRegionNote = "TPR <= e^eps FPR + delta and 1-FPR <= e^eps (1-TPR) + delta for the user-level epsilon"
 			if rep.Unit == train.UnitWindow {
@@ -300,8 +309,6 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 				man.DPRegionAbove[r.Attack] = len(man.DPRegion.Above(curves[r.Attack], 1e-12))
 				man.DPRegionSignificant[r.Attack] = len(man.DPRegion.Significant(curves[r.Attack], int(r.NMembers), int(r.NUsers-r.NMembers), 0.025))
 			}
-		} else {
-			man.DPRegionNote = "no DP region: the user-level epsilon is unbounded (a user's windows share one sampling rate each, sigma/k is negligible)"
 		}
 		for i := range rows {
 			rows[i].DPUnit, rows[i].Delta, rows[i].Accountant = rep.Unit, &rep.Delta, "pld"

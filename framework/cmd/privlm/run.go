@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/privlm/privlm/framework/experiment"
+	"github.com/privlm/privlm/framework/privacy"
+	"github.com/privlm/privlm/framework/train"
 )
 
 func init() {
@@ -158,8 +160,11 @@ func rate(v *float64) string {
 func printPrivacy(w io.Writer, rows []experiment.MetricsRow) {
 	seen := map[string]bool{}
 	opt := func(v *float64) string {
-		if v == nil {
-			return "unbounded"
+		switch {
+		case v == nil:
+			return "n/a (no finite bound)"
+		case *v > privacy.MaxEpsilon:
+			return fmt.Sprintf("%.4g (%s)", *v, train.MeaninglessNote)
 		}
 		return fmt.Sprintf("%.3g", *v)
 	}
@@ -168,7 +173,11 @@ func printPrivacy(w io.Writer, rows []experiment.MetricsRow) {
 			continue
 		}
 		seen[r.ExperimentID] = true
-		fmt.Fprintf(w, "%s: DP (dp=%s) epsilon %.3g per %s at delta %g (%s)", r.ExperimentID, r.DPLevel, *r.Epsilon, r.DPUnit, *r.Delta, r.Accountant)
+		unit := r.DPUnit
+		if unit == "" {
+			unit = "unit (unit not reported by the fine-tuner)"
+		}
+		fmt.Fprintf(w, "%s: DP (dp=%s) epsilon %.3g per %s at delta %g (%s)", r.ExperimentID, r.DPLevel, *r.Epsilon, unit, *r.Delta, r.Accountant)
 		if r.DPUnit == "window" {
 			fmt.Fprintf(w, "; a whole document: %s, a whole user: %s (group bounds for the largest)", opt(r.EpsilonDocument), opt(r.EpsilonUser))
 		}
