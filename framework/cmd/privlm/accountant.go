@@ -193,8 +193,9 @@ func runEWTuneTable(args []string, e *env) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, "\nSST-2 at delta 1e-5, PRV: the log says 0.817 with epsilon 7.6706, which is PRV's epsilon at 0.817, but PRV gives 7.6815 < 8 at 0.8165,")
-	fmt.Fprintln(e.stdout, "so a grid search for epsilon 8 cannot stop there; EW-Tune's own code (prv_accountant 0.1.1post1) gives 0.8025, as privlm does.")
+	fmt.Fprintln(e.stdout, "\nSST-2 at delta 1e-5, PRV: the logged 0.817 (epsilon 7.6706) is an artefact of the mesh rounding of prv_accountant 0.1.0a2,")
+	fmt.Fprintln(e.stdout, "the copy EW-Tune bundles (it rounds the grid size down: 8.085 > 8 at 0.8165, so their search stopped at 0.817); the monotone")
+	fmt.Fprintln(e.stdout, "PRV (0.1.1+) gives 7.6815 < 8 at 0.8165 and 0.8025, as privlm does. Reproducing 0.817 would mean reproducing that bug.")
 	return nil
 }
 
