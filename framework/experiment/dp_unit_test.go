@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/privlm/privlm/framework/experiment"
+	"github.com/privlm/privlm/framework/metrics"
 )
 
 // TestDPUnitEverywhere: a dp=example run names its unit (a window) and the
@@ -85,6 +86,12 @@ func TestUserLevelDPRegion(t *testing.T) {
 			man.DPRegionAbove[r.Attack], man.DPRegion.Epsilon, man.DPRegion.Delta, man.DPRegionSignificant[r.Attack])
 		if man.DPRegionSignificant[r.Attack] != 0 {
 			t.Errorf("%s: %d ROC points significantly above the DP region", r.Attack, man.DPRegionSignificant[r.Attack])
+		}
+		// Power: with this run's member and non-member counts a perfect
+		// attack IS flagged, so "none significantly above" has teeth.
+		perfect := []metrics.ROCPoint{{FPR: 0, TPR: 0}, {FPR: 0, TPR: 1}, {FPR: 1, TPR: 1}}
+		if got := man.DPRegion.Significant(perfect, int(r.NMembers), int(r.NUsers-r.NMembers), 0.025); len(got) == 0 {
+			t.Errorf("%s: a perfect attack on %d members and %d non-members would not be flagged at epsilon %v", r.Attack, r.NMembers, r.NUsers-r.NMembers, man.DPRegion.Epsilon)
 		}
 		if r.DPUnit != "user" || r.EpsilonUser == nil || *r.EpsilonUser != *r.Epsilon {
 			t.Errorf("metrics row %+v", r)

@@ -181,7 +181,7 @@ type Manifest struct {
 	DPRegionNote    string            `json:"dp_region_note,omitempty"`
 	// DPRegionAbove counts, per attack, the ROC points above the region;
 	// DPRegionSignificant those above it beyond sampling error
-	// (metrics.DPRegion.Significant at alpha 0.025 per rate).
+	// (metrics.DPRegion.Significant: Clopper-Pearson bounds at alpha 0.025 per rate).
 	DPRegionAbove       map[string]int `json:"dp_region_points_above,omitempty"`
 	DPRegionSignificant map[string]int `json:"dp_region_points_significantly_above,omitempty"`
 	Finished            time.Time      `json:"finished"`
