@@ -46,7 +46,8 @@ func TestDPUnitEverywhere(t *testing.T) {
 		t.Errorf("manifest: unit %q epsilon %v document %v user %v", man.DPUnit, man.Epsilon, man.EpsilonDocument, man.EpsilonUser)
 	}
 	for _, r := range res.Metrics {
-		if r.DPLevel != "example" || r.DPUnit != "window" || r.Delta == nil || *r.Delta != 1e-5 || r.Accountant != "pld" || r.EpsilonUser == nil || *r.EpsilonUser != *man.EpsilonUser {
+		if r.DPLevel != "example" || r.DPUnit != "window" || r.Delta == nil || *r.Delta != 1e-5 || r.Accountant != "pld" || r.EpsilonUser == nil || *r.EpsilonUser != *man.EpsilonUser ||
+			r.AccountantUser != accountantOfUser(man) || r.AccountantDocument == "" {
 			t.Errorf("metrics row %+v", r)
 		}
 	}
@@ -100,4 +101,18 @@ func TestUserLevelDPRegion(t *testing.T) {
 	if !strings.Contains(man.DPRegionNote, "sampling error") {
 		t.Errorf("note %q", man.DPRegionNote)
 	}
+}
+
+// accountantOfUser is the accountant the privacy report names for the
+// group bound of the user with the most windows.
+func accountantOfUser(man experiment.Manifest) string {
+	groups, _ := man.PrivacyReport["groups"].([]any)
+	for _, g := range groups {
+		m, _ := g.(map[string]any)
+		if m["group"] == "user" && m["which"] == "max" {
+			s, _ := m["accountant"].(string)
+			return s
+		}
+	}
+	return "?"
 }

@@ -88,14 +88,20 @@ type MetricsRow struct {
 	// DPUnit the unit (window for dp=example: one seq_len-token window;
 	// user), at Delta, by Accountant (pld). EpsilonUser is the guarantee for
 	// a whole user (dp=example: the group bound for the user with the most
-	// windows, null when unbounded), EpsilonDocument for a whole document
-	// (the document with the most windows).
+	// windows, null only when no accountant bounds it; above 100 it is given
+	// as it is and means no meaningful guarantee), EpsilonDocument for a
+	// whole document (the document with the most windows).
+	// AccountantDocument and AccountantUser name the accountant of each
+	// (pld, or rdp when sigma/k < 0.3 or the bound is above 100).
 	DPLevel         string   `parquet:"dp_level" json:"dp_level"`
 	DPUnit          string   `parquet:"dp_unit" json:"dp_unit"`
 	Delta           *float64 `parquet:"delta,optional" json:"delta,omitempty"`
 	Accountant      string   `parquet:"accountant" json:"accountant"`
 	EpsilonDocument *float64 `parquet:"epsilon_document,optional" json:"epsilon_document,omitempty"`
 	EpsilonUser     *float64 `parquet:"epsilon_user,optional" json:"epsilon_user,omitempty"`
+
+	AccountantDocument string `parquet:"accountant_document" json:"accountant_document,omitempty"`
+	AccountantUser     string `parquet:"accountant_user" json:"accountant_user,omitempty"`
 }
 
 // setOverlapColumns copies the split's overlap counts into metrics rows.
@@ -196,14 +202,15 @@ func privacyOf(path string) (*train.PrivacyReport, error) {
 	return &rep, nil
 }
 
-// groupEps is the group guarantee of the largest group of that kind.
-func groupEps(rep *train.PrivacyReport, group string) *float64 {
+// groupEps is the group guarantee of the largest group of that kind and
+// the accountant that bounded it.
+func groupEps(rep *train.PrivacyReport, group string) (*float64, string) {
 	for _, g := range rep.Groups {
 		if g.Group == group && g.Which == "max" {
-			return g.Epsilon
+			return g.Epsilon, g.Accountant
 		}
 	}
-	return nil
+	return nil, ""
 }
 
 // computeMetrics summarises each attack's scores over the groups all,
@@ -283,11 +290,13 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 			return Manifest{}, fmt.Errorf("privacy report: %w", err)
 		}
 		man.DPUnit = rep.Unit
+		var accDoc, accUser string
 		switch rep.Unit {
 		case train.UnitUser:
-			man.EpsilonUser = man.Epsilon
+			man.EpsilonUser, accUser = man.Epsilon, "pld"
 		case train.UnitWindow:
-			man.EpsilonDocument, man.EpsilonUser = groupEps(rep, "document"), groupEps(rep, "user")
+			man.EpsilonDocument, accDoc = groupEps(rep, "document")
+			man.EpsilonUser, accUser = groupEps(rep, "user")
 		}
 		switch {
 		case rep.Unit == "":
@@ -313,6 +322,7 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 		for i := range rows {
 			rows[i].DPUnit, rows[i].Delta, rows[i].Accountant = rep.Unit, &rep.Delta, "pld"
 			rows[i].EpsilonDocument, rows[i].EpsilonUser = man.EpsilonDocument, man.EpsilonUser
+			rows[i].AccountantDocument, rows[i].AccountantUser = accDoc, accUser
 		}
 	}
 	for i := range rows {

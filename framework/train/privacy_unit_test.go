@@ -39,7 +39,8 @@ func shortRecords(n, users int) []data.Record {
 
 // TestLMAndClassifierCalibrateAlike: the same (q, steps, epsilon, delta,
 // accountant, search) gives the same sigma in an LM run and in a GLUE-style
-// classifier run, with either search.
+// classifier run, with either search. Both run the same 2 steps (without
+// cfg.Steps their epoch rules differ: README, GLUE section).
 func TestLMAndClassifierCalibrateAlike(t *testing.T) {
 	recs := shortRecords(64, 64)
 	for _, search := range []string{SearchBisection, SearchEWTune} {
@@ -65,6 +66,9 @@ func TestLMAndClassifierCalibrateAlike(t *testing.T) {
 			want, _, err := privacy.Sigma(acc, privacy.Search(search), 8, cfg.Delta, 8.0/64, 2)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if lmRes.Steps != 2 || clsRes.Steps != 2 || lmRes.Privacy.Steps != 2 || clsRes.Privacy.Steps != 2 {
+				t.Fatalf("steps: LM %d (accounted %d), classifier %d (accounted %d); want 2", lmRes.Steps, lmRes.Privacy.Steps, clsRes.Steps, clsRes.Privacy.Steps)
 			}
 			if lmRes.Privacy.Sigma != want || clsRes.Sigma != want {
 				t.Errorf("sigma: LM %v, classifier %v, privacy.Sigma(%s) %v", lmRes.Privacy.Sigma, clsRes.Sigma, search, want)
