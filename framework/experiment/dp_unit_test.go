@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/privlm/privlm/framework/experiment"
+	"github.com/privlm/privlm/framework/metrics"
 )
 
 // TestDPUnitEverywhere: a dp=example run names its unit (a window) and the
@@ -45,7 +46,8 @@ func TestDPUnitEverywhere(t *testing.T) {
 		t.Errorf("manifest: unit %q epsilon %v document %v user %v", man.DPUnit, man.Epsilon, man.EpsilonDocument, man.EpsilonUser)
 	}
 	for _, r := range res.Metrics {
-		if r.DPLevel != "example" || r.DPUnit != "window" || r.Delta == nil || *r.Delta != 1e-5 || r.Accountant != "pld" || r.EpsilonUser == nil || *r.EpsilonUser != *man.EpsilonUser {
+		if r.DPLevel != "example" || r.DPUnit != "window" || r.Delta == nil || *r.Delta != 1e-5 || r.Accountant != "pld" || r.EpsilonUser == nil || *r.EpsilonUser != *man.EpsilonUser ||
+			r.AccountantUser != accountantOfUser(man) || r.AccountantDocument == "" {
 			t.Errorf("metrics row %+v", r)
 		}
 	}
@@ -85,6 +87,12 @@ func TestUserLevelDPRegion(t *testing.T) {
 			man.DPRegionAbove[r.Attack], man.DPRegion.Epsilon, man.DPRegion.Delta, man.DPRegionSignificant[r.Attack])
 		if man.DPRegionSignificant[r.Attack] != 0 {
 			t.Errorf("%s: %d ROC points significantly above the DP region", r.Attack, man.DPRegionSignificant[r.Attack])
+		}
+		// Power: with this run's member and non-member counts a perfect
+		// attack IS flagged, so "none significantly above" has teeth.
+		perfect := []metrics.ROCPoint{{FPR: 0, TPR: 0}, {FPR: 0, TPR: 1}, {FPR: 1, TPR: 1}}
+		if got := man.DPRegion.Significant(perfect, int(r.NMembers), int(r.NUsers-r.NMembers), 0.025); len(got) == 0 {
+			t.Errorf("%s: a perfect attack on %d members and %d non-members would not be flagged at epsilon %v", r.Attack, r.NMembers, r.NUsers-r.NMembers, man.DPRegion.Epsilon)
 		}
 		if r.DPUnit != "user" || r.EpsilonUser == nil || *r.EpsilonUser != *r.Epsilon {
 			t.Errorf("metrics row %+v", r)
@@ -136,4 +144,18 @@ func TestDPRepeatsPooledColumns(t *testing.T) {
 	if len(m.PerSeed) != 2 || m.PerSeed[0].DPRegion == nil || m.PerSeed[1].DPRegion == nil || m.EpsilonUser == nil || *m.EpsilonUser != maxUser {
 		t.Errorf("manifest per_seed %+v, epsilon_user %v (want %v)", m.PerSeed, m.EpsilonUser, maxUser)
 	}
+}
+
+// accountantOfUser is the accountant the privacy report names for the
+// group bound of the user with the most windows.
+func accountantOfUser(man experiment.Manifest) string {
+	groups, _ := man.PrivacyReport["groups"].([]any)
+	for _, g := range groups {
+		m, _ := g.(map[string]any)
+		if m["group"] == "user" && m["which"] == "max" {
+			s, _ := m["accountant"].(string)
+			return s
+		}
+	}
+	return "?"
 }

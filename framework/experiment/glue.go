@@ -97,6 +97,8 @@ type GLUEResult struct {
 	Accountant    string  `parquet:"accountant" json:"accountant"`
 	TargetEpsilon float64 `parquet:"target_epsilon" json:"target_epsilon"`
 	Sigma         float64 `parquet:"sigma" json:"sigma"`
+	// Delta is the delta of every epsilon below (absent without DP).
+	Delta *float64 `parquet:"delta,optional" json:"delta,omitempty"`
 	// Epsilon spent by the run according to each accountant (absent without DP).
 	EpsilonRDP       *float64 `parquet:"epsilon_rdp,optional" json:"epsilon_rdp,omitempty"`
 	EpsilonPLD       *float64 `parquet:"epsilon_pld,optional" json:"epsilon_pld,omitempty"`
@@ -202,14 +204,21 @@ func RunGLUE(cfg GLUEConfig, progress func(train.Progress)) (GLUEResult, error) 
 	}
 	if out.Privacy != nil {
 		res.Accountant, res.TargetEpsilon, res.Sigma = cfg.Train.Accountant, cfg.Train.TargetEpsilon, out.Sigma
-		res.NoiseSearch, res.DPUnit = out.Privacy.Search, out.Privacy.Unit
-		eps := func(name string) *float64 {
-			if v, ok := out.Privacy.Epsilon[name]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
-				return &v
-			}
-			return nil
-		}
-		res.EpsilonRDP, res.EpsilonPLD, res.EpsilonEdgeworth = eps("rdp"), eps("pld"), eps("edgeworth")
+		res.setPrivacy(out.Privacy)
 	}
 	return res, nil
+}
+
+// setPrivacy copies a privacy report's unit, search, delta and epsilons.
+func (res *GLUEResult) setPrivacy(rep *train.PrivacyReport) {
+	res.NoiseSearch, res.DPUnit = rep.Search, rep.Unit
+	delta := rep.Delta
+	res.Delta = &delta
+	eps := func(name string) *float64 {
+		if v, ok := rep.Epsilon[name]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+			return &v
+		}
+		return nil
+	}
+	res.EpsilonRDP, res.EpsilonPLD, res.EpsilonEdgeworth = eps("rdp"), eps("pld"), eps("edgeworth")
 }

@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 
@@ -57,5 +58,18 @@ func TestEWTuneRecipe(t *testing.T) {
 	}
 	if d := DefaultGLUE("sst2").WithDP("edgeworth", 8); d.Train.NoiseSearch != train.SearchBisection {
 		t.Errorf("plain DP search %q, want bisection", d.Train.NoiseSearch)
+	}
+}
+
+// TestGLUEResultPrivacy: a DP GLUE row carries the delta of its epsilons,
+// its unit and search, and only finite epsilons.
+func TestGLUEResultPrivacy(t *testing.T) {
+	rep := &train.PrivacyReport{Delta: 1e-6, Unit: train.UnitExample, Search: train.SearchEWTune,
+		Epsilon: map[string]float64{"rdp": 8.5, "pld": 7.9, "edgeworth": math.Inf(1)}}
+	var res GLUEResult
+	res.setPrivacy(rep)
+	if res.Delta == nil || *res.Delta != 1e-6 || res.DPUnit != "example" || res.NoiseSearch != train.SearchEWTune ||
+		res.EpsilonRDP == nil || *res.EpsilonRDP != 8.5 || res.EpsilonPLD == nil || *res.EpsilonPLD != 7.9 || res.EpsilonEdgeworth != nil {
+		t.Errorf("%+v", res)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/privlm/privlm/framework/data"
@@ -157,6 +158,8 @@ func poolSeeds(cfg Config, seeds []uint64, perSeed map[uint64][]ScoreRow, rows [
 		row.Epsilon = maxOrNil(column(rs, func(r MetricsRow) *float64 { return r.Epsilon }))
 		row.EpsilonDocument = maxOrNil(column(rs, func(r MetricsRow) *float64 { return r.EpsilonDocument }))
 		row.EpsilonUser = maxOrNil(column(rs, func(r MetricsRow) *float64 { return r.EpsilonUser }))
+		row.AccountantDocument = joinDistinct(rs, func(r MetricsRow) string { return r.AccountantDocument })
+		row.AccountantUser = joinDistinct(rs, func(r MetricsRow) string { return r.AccountantUser })
 		for _, r := range rs {
 			if r.DPLevel != row.DPLevel || r.DPUnit != row.DPUnit || r.Accountant != row.Accountant || !sameOptional(r.Delta, row.Delta) {
 				return nil, fmt.Errorf("experiment: pooling %s, %s users: seeds differ in DP (level %q/%q, unit %q/%q, accountant %q/%q, delta %v/%v)",
@@ -233,4 +236,16 @@ func fmtOptional(v *float64) string {
 		return "none"
 	}
 	return fmt.Sprint(*v)
+}
+
+// joinDistinct is the distinct non-empty values of a text column over seeds,
+// joined by "+" (e.g. the accountants of the seeds' group bounds).
+func joinDistinct(rs []MetricsRow, col func(MetricsRow) string) string {
+	var out []string
+	for _, r := range rs {
+		if v := col(r); v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return strings.Join(out, "+")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/privlm/privlm/framework/data"
 	"github.com/privlm/privlm/framework/metrics"
 	"github.com/privlm/privlm/framework/plugin"
+	"github.com/privlm/privlm/framework/privacy"
 	"github.com/privlm/privlm/framework/train"
 )
 
@@ -89,14 +90,20 @@ type MetricsRow struct {
 	// DPUnit the unit (window for dp=example: one seq_len-token window;
 	// user), at Delta, by Accountant (pld). EpsilonUser is the guarantee for
 	// a whole user (dp=example: the group bound for the user with the most
-	// windows, null when unbounded), EpsilonDocument for a whole document
-	// (the document with the most windows).
+	// windows, null only when no accountant bounds it; above 100 it is given
+	// as it is and means no meaningful guarantee), EpsilonDocument for a
+	// whole document (the document with the most windows).
+	// AccountantDocument and AccountantUser name the accountant of each
+	// (pld, or rdp when sigma/k < 0.3 or the bound is above 100).
 	DPLevel         string   `parquet:"dp_level" json:"dp_level"`
 	DPUnit          string   `parquet:"dp_unit" json:"dp_unit"`
 	Delta           *float64 `parquet:"delta,optional" json:"delta,omitempty"`
 	Accountant      string   `parquet:"accountant" json:"accountant"`
 	EpsilonDocument *float64 `parquet:"epsilon_document,optional" json:"epsilon_document,omitempty"`
 	EpsilonUser     *float64 `parquet:"epsilon_user,optional" json:"epsilon_user,omitempty"`
+
+	AccountantDocument string `parquet:"accountant_document" json:"accountant_document,omitempty"`
+	AccountantUser     string `parquet:"accountant_user" json:"accountant_user,omitempty"`
 }
 
 // setOverlapColumns copies the split's overlap counts into metrics rows.
@@ -182,7 +189,7 @@ type Manifest struct {
 	DPRegionNote    string            `json:"dp_region_note,omitempty"`
 	// DPRegionAbove counts, per attack, the ROC points above the region;
 	// DPRegionSignificant those above it beyond sampling error
-	// (metrics.DPRegion.Significant at alpha 0.025 per rate).
+	// (metrics.DPRegion.Significant: Clopper-Pearson bounds at alpha 0.025 per rate).
 	DPRegionAbove       map[string]int `json:"dp_region_points_above,omitempty"`
 	DPRegionSignificant map[string]int `json:"dp_region_points_significantly_above,omitempty"`
 	// PerSeed (runs with repeats) holds each seed's overlap check, epsilons
@@ -214,14 +221,15 @@ func privacyOf(path string) (*train.PrivacyReport, error) {
 	return &rep, nil
 }
 
-// groupEps is the group guarantee of the largest group of that kind.
-func groupEps(rep *train.PrivacyReport, group string) *float64 {
+// groupEps is the group guarantee of the largest group of that kind and
+// the accountant that bounded it.
+func groupEps(rep *train.PrivacyReport, group string) (*float64, string) {
 	for _, g := range rep.Groups {
 		if g.Group == group && g.Which == "max" {
-			return g.Epsilon
+			return g.Epsilon, g.Accountant
 		}
 	}
-	return nil
+	return nil, ""
 }
 
 // computeMetrics summarises each attack's scores over the groups all,
@@ -301,12 +309,22 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 			return Manifest{}, fmt.Errorf("privacy report: %w", err)
 		}
 		man.DPUnit = rep.Unit
-		if rep.Unit == train.UnitUser {
-			man.EpsilonUser = man.Epsilon
-		} else {
-			man.EpsilonDocument, man.EpsilonUser = groupEps(rep, "document"), groupEps(rep, "user")
+		var accDoc, accUser string
+		switch rep.Unit {
+		case train.UnitUser:
+			man.EpsilonUser, accUser = man.Epsilon, "pld"
+		case train.UnitWindow:
+			man.EpsilonDocument, accDoc = groupEps(rep, "document")
+			man.EpsilonUser, accUser = groupEps(rep, "user")
 		}
-		if man.EpsilonUser != nil {
+		switch {
+		case rep.Unit == "":
+			man.DPRegionNote = "no DP region: unit not reported by the fine-tuner (its privacy report has no unit), so no user-level epsilon"
+		case man.EpsilonUser == nil:
+			man.DPRegionNote = "no DP region: no finite user-level epsilon"
+		case *man.EpsilonUser > privacy.MaxEpsilon:
+			man.DPRegionNote = fmt.Sprintf("no DP region: the user-level epsilon is %.4g (%s; the region would be the whole ROC square)", *man.EpsilonUser, train.MeaninglessNote)
+		default:
 			man.DPRegion = &metrics.DPRegion{Epsilon: *man.EpsilonUser, Delta: rep.Delta, Unit: "user"}
 			man.DPRegionNote = "TPR <= e^eps FPR + delta and 1-FPR <= e^eps (1-TPR) + delta for the user-level epsilon"
 			if rep.Unit == train.UnitWindow {
@@ -319,12 +337,11 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 				man.DPRegionAbove[r.Attack] = len(man.DPRegion.Above(curves[r.Attack], 1e-12))
 				man.DPRegionSignificant[r.Attack] = len(man.DPRegion.Significant(curves[r.Attack], int(r.NMembers), int(r.NUsers-r.NMembers), 0.025))
 			}
-		} else {
-			man.DPRegionNote = "no DP region: the user-level epsilon is unbounded (a user's windows share one sampling rate each, sigma/k is negligible)"
 		}
 		for i := range rows {
 			rows[i].DPUnit, rows[i].Delta, rows[i].Accountant = rep.Unit, &rep.Delta, "pld"
 			rows[i].EpsilonDocument, rows[i].EpsilonUser = man.EpsilonDocument, man.EpsilonUser
+			rows[i].AccountantDocument, rows[i].AccountantUser = accDoc, accUser
 		}
 	}
 	for i := range rows {

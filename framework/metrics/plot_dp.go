@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 
+	"gonum.org/v1/gonum/stat/distuv"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -75,22 +76,47 @@ func addDPRegion(p *plot.Plot, r DPRegion) error {
 
 // Significant returns the points of an empirical curve (from nPos positives
 // and nNeg negatives) that lie above the region beyond sampling error: the
-// TPR's lower and the FPR's upper Hoeffding bounds at level alpha (each)
-// still violate it. The region bounds the expected ROC of the
-// membership game, so raw points above it (Above) are expected with few
-// users: at FPR 0 it allows TPR delta, and one member scored first already
-// gives TPR 1/nPos.
+// TPR's lower and the FPR's upper exact (Clopper-Pearson) one-sided
+// confidence bounds at level alpha (each) still violate it. The region
+// bounds the expected ROC of the membership game, so raw points above it
+// (Above) are expected with few users: at FPR 0 it allows TPR delta, and one
+// member scored first already gives TPR 1/nPos.
 func (r DPRegion) Significant(points []ROCPoint, nPos, nNeg int, alpha float64) []ROCPoint {
 	if nPos < 1 || nNeg < 1 {
 		return nil
 	}
-	mPos := math.Sqrt(math.Log(1/alpha) / (2 * float64(nPos)))
-	mNeg := math.Sqrt(math.Log(1/alpha) / (2 * float64(nNeg)))
 	var out []ROCPoint
 	for _, p := range points {
-		if p.TPR-mPos > r.MaxTPR(math.Min(1, p.FPR+mNeg)) {
+		tprLow := ClopperPearsonLower(int(math.Round(p.TPR*float64(nPos))), nPos, alpha)
+		fprHigh := ClopperPearsonUpper(int(math.Round(p.FPR*float64(nNeg))), nNeg, alpha)
+		if tprLow > r.MaxTPR(fprHigh) {
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// ClopperPearsonLower is the exact one-sided lower confidence bound at level
+// alpha for a binomial proportion with k successes in n trials: the alpha
+// quantile of Beta(k, n-k+1), 0 when k = 0.
+func ClopperPearsonLower(k, n int, alpha float64) float64 {
+	if k <= 0 {
+		return 0
+	}
+	if k > n {
+		k = n
+	}
+	return distuv.Beta{Alpha: float64(k), Beta: float64(n - k + 1)}.Quantile(alpha)
+}
+
+// ClopperPearsonUpper is the exact one-sided upper confidence bound at level
+// alpha: the 1-alpha quantile of Beta(k+1, n-k), 1 when k = n.
+func ClopperPearsonUpper(k, n int, alpha float64) float64 {
+	if k >= n {
+		return 1
+	}
+	if k < 0 {
+		k = 0
+	}
+	return distuv.Beta{Alpha: float64(k + 1), Beta: float64(n - k)}.Quantile(1 - alpha)
 }

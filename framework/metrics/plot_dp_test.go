@@ -52,13 +52,40 @@ func TestDPRegionSignificant(t *testing.T) {
 	r := DPRegion{Epsilon: 1, Delta: 1e-5, Unit: "user"}
 	// One member ranked first of 20/20: above the region, not significantly.
 	pts := []ROCPoint{{0, 0, 0}, {0, 0.05, 0}, {1, 1, 0}}
-	if len(r.Above(pts, 0)) != 1 || len(r.Significant(pts, 20, 20, 0.05)) != 0 {
-		t.Errorf("above %v significant %v", r.Above(pts, 0), r.Significant(pts, 20, 20, 0.05))
+	if len(r.Above(pts, 0)) != 1 || len(r.Significant(pts, 20, 20, 0.025)) != 0 {
+		t.Errorf("above %v significant %v", r.Above(pts, 0), r.Significant(pts, 20, 20, 0.025))
 	}
-	// A perfect attack on 1000/1000 users is far outside.
+	// A perfect attack is flagged already at 20/20 users (TPR >= 0.832,
+	// FPR <= 0.168 at 2.5% each; the region allows 0.457 there), and on
+	// 1000/1000 of course. (Hoeffding's margins, 0.43 each at 20, could
+	// never flag it.)
 	pts = []ROCPoint{{0, 0, 0}, {0, 1, 0}, {1, 1, 0}}
-	if len(r.Significant(pts, 1000, 1000, 0.05)) != 1 {
-		t.Errorf("a perfect attack on 2000 users is not a significant violation")
+	for _, n := range []int{20, 1000} {
+		if len(r.Significant(pts, n, n, 0.025)) != 1 {
+			t.Errorf("a perfect attack on %d/%d users is not a significant violation", n, n)
+		}
+	}
+	// At epsilon 2 (e^2 * 0.168 > 0.832) 20/20 users cannot show it.
+	if got := (DPRegion{Epsilon: 2, Delta: 1e-5}).Significant(pts, 20, 20, 0.025); len(got) != 0 {
+		t.Errorf("epsilon 2, 20/20: %v significant", got)
+	}
+}
+
+// TestClopperPearson against closed forms (k = n: alpha^(1/n); k = 0:
+// 1-alpha^(1/n)) and R's binom.test(3, 10, alternative="greater",
+// conf.level=0.975) lower bound 0.06673951 / "less" upper 0.65245285.
+func TestClopperPearson(t *testing.T) {
+	for _, c := range []struct{ got, want float64 }{
+		{ClopperPearsonLower(20, 20, 0.025), math.Pow(0.025, 1.0/20)},
+		{ClopperPearsonUpper(0, 20, 0.025), 1 - math.Pow(0.025, 1.0/20)},
+		{ClopperPearsonLower(3, 10, 0.025), 0.06673951},
+		{ClopperPearsonUpper(3, 10, 0.025), 0.65245285},
+		{ClopperPearsonLower(0, 10, 0.025), 0},
+		{ClopperPearsonUpper(10, 10, 0.025), 1},
+	} {
+		if math.Abs(c.got-c.want) > 1e-7 {
+			t.Errorf("%v, want %v", c.got, c.want)
+		}
 	}
 }
 

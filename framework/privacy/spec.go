@@ -26,8 +26,9 @@ func EWTuneOrders() []float64 {
 //	prv?eps_error=0.1
 //	edgeworth?order=1|2
 //
-// EW-Tune's three accountants are "edgeworth", "prv" and
-// "rdp?orders=ewtune" (see EWTuneSpecs). A plain name
+// EW-Tune's three accountants are "edgeworth", "prv?eps_error=0.1" and
+// "rdp?conversion=classic&orders=ewtune" (EWTuneSpecEW, EWTuneSpecPRV,
+// EWTuneSpecRDP). A plain name
 // gives the registered accountant.
 func Parse(spec string) (Accountant, error) {
 	name, query, hasQuery := strings.Cut(strings.TrimSpace(spec), "?")

@@ -39,7 +39,8 @@ func shortRecords(n, users int) []data.Record {
 
 // TestLMAndClassifierCalibrateAlike: the same (q, steps, epsilon, delta,
 // accountant, search) gives the same sigma in an LM run and in a GLUE-style
-// classifier run, with either search.
+// classifier run, with either search. Both run the same 2 steps (without
+// cfg.Steps their epoch rules differ: README, GLUE section).
 func TestLMAndClassifierCalibrateAlike(t *testing.T) {
 	recs := shortRecords(64, 64)
 	for _, search := range []string{SearchBisection, SearchEWTune} {
@@ -65,6 +66,9 @@ func TestLMAndClassifierCalibrateAlike(t *testing.T) {
 			want, _, err := privacy.Sigma(acc, privacy.Search(search), 8, cfg.Delta, 8.0/64, 2)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if lmRes.Steps != 2 || clsRes.Steps != 2 || lmRes.Privacy.Steps != 2 || clsRes.Privacy.Steps != 2 {
+				t.Fatalf("steps: LM %d (accounted %d), classifier %d (accounted %d); want 2", lmRes.Steps, lmRes.Privacy.Steps, clsRes.Steps, clsRes.Privacy.Steps)
 			}
 			if lmRes.Privacy.Sigma != want || clsRes.Sigma != want {
 				t.Errorf("sigma: LM %v, classifier %v, privacy.Sigma(%s) %v", lmRes.Privacy.Sigma, clsRes.Sigma, search, want)
@@ -151,18 +155,66 @@ func TestGroupEpsilon(t *testing.T) {
 	if math.Abs(two-2.5943834) > 2e-3 {
 		t.Errorf("q=1, k=2: %v, want 2.5943834", two)
 	}
-	// Monotone in k, and far above the standard k*eps for small k only in
-	// the other direction: never below the k=1 epsilon.
+	// Monotone in k, and never below the k=1 epsilon. k = 4 (sigma/k 0.275)
+	// and k = 19 (0.058) are below pld's range: rdp bounds them, finite.
 	prev := one
 	for _, k := range []int{2, 4, 19} {
-		e, _, err := GroupEpsilon(1.1, 0.01, 500, k, 1e-5)
+		e, acc, err := GroupEpsilon(1.1, 0.01, 500, k, 1e-5)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !(e > prev) {
-			t.Errorf("k=%d: %v not above %v", k, e, prev)
+		if math.IsInf(e, 0) || !(e > prev) {
+			t.Errorf("k=%d: %v (%s) not a finite value above %v", k, e, acc, prev)
 		}
 		prev = e
+	}
+	// Small groups at the noise of real runs (sigma 0.6-1, 1% sampling,
+	// 1000 steps; these were +Inf/null once pld refused sigma/k < 0.3): a
+	// finite bound, by rdp equal to the subsampled-Gaussian RDP of the
+	// dominating history (a naive minimum over the Opacus orders). The values
+	// (sigma 1: 1.83, 24.2, 132, 382 for k = 1..4; sigma 0.6: 7.43, 130) are
+	// the README's.
+	for _, c := range []struct {
+		sigma float64
+		k     int
+		acc   string
+	}{{0.6, 2, "rdp"}, {0.6, 4, "rdp"}, {1, 2, "pld"}, {1, 3, "rdp"}, {1, 4, "rdp"}} {
+		e, acc, err := GroupEpsilon(c.sigma, 0.01, 1000, c.k, 1e-5)
+		if err != nil || math.IsInf(e, 0) || acc != c.acc {
+			t.Errorf("sigma %v, k %d: %v, %s, %v; want finite by %s", c.sigma, c.k, e, acc, err, c.acc)
+			continue
+		}
+		if acc == "rdp" {
+			qk := 1 - math.Pow(1-0.01, float64(c.k))
+			want := math.Inf(1)
+			for _, a := range privacy.OpacusOrders() {
+				r := 1000 * privacy.RDPSubsampledGaussian(qk, c.sigma/float64(c.k), a)
+				want = math.Min(want, r-(math.Log(1e-5)+math.Log(a))/(a-1)+math.Log((a-1)/a))
+			}
+			if math.Abs(e-want) > 1e-9*want {
+				t.Errorf("sigma %v, k %d: %v, naive rdp %v", c.sigma, c.k, e, want)
+			}
+		}
+	}
+}
+
+// TestGroupsAboveHundred: a user of 50 windows at sigma 0.6 has an rdp
+// bound above 100; the report gives it as it is, flagged, not null.
+func TestGroupsAboveHundred(t *testing.T) {
+	r := PrivacyReport{Sigma: 0.6, SampleRate: 0.01, Steps: 1000, Delta: 1e-5}
+	if err := r.addGroups([]int{1, 2, 3}, []int{1, 50}); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range r.Groups {
+		if g.Epsilon == nil {
+			t.Fatalf("%s %s (k %d): null", g.Group, g.Which, g.K)
+		}
+		if g.Meaningless != (*g.Epsilon > privacy.MaxEpsilon) {
+			t.Errorf("%s %s (k %d): epsilon %v, meaningless %v", g.Group, g.Which, g.K, *g.Epsilon, g.Meaningless)
+		}
+	}
+	if u := r.UserEpsilon(); !(u > privacy.MaxEpsilon) || math.IsInf(u, 0) {
+		t.Errorf("user epsilon %v, want a finite value above 100", u)
 	}
 }
 

@@ -52,12 +52,15 @@ type GroupGuarantee struct {
 	Group string `json:"group"`
 	Which string `json:"which"`
 	K     int    `json:"k"`
-	// Epsilon is null when no accountant gives a finite bound (a group so
-	// large that its noise multiplier sigma/k is negligible).
-	Epsilon *float64 `json:"epsilon"`
-	Delta   float64  `json:"delta"`
+	// Epsilon is the bound; null only when even rdp's bound is infinite.
+	// Above privacy.MaxEpsilon (100) it is reported as it is, with
+	// Meaningless set: e^epsilon > 1e43, no meaningful guarantee.
+	Epsilon     *float64 `json:"epsilon"`
+	Meaningless bool     `json:"meaningless,omitempty"`
+	Delta       float64  `json:"delta"`
 	// Accountant that bounded it: pld, or rdp when rdp's bound is already
-	// above 100 (a void guarantee; pld would be slow) or pld fails.
+	// above 100 (a void guarantee; pld would be slow), when sigma/k is below
+	// pld's range (privacy.MinSigma) or when pld fails.
 	Accountant string `json:"accountant"`
 }
 
@@ -74,7 +77,8 @@ const GroupBound = "k units of one group are each sampled independently with rat
 	"so each step is dominated by the subsampled Gaussian with rate 1-(1-q)^k and noise multiplier sigma/k " +
 	"(joint convexity of hockey-stick divergences, Balle et al. 2018, over the binomial number of the group's units in a batch; " +
 	"a smaller shift is a post-processing of shift k); dominating pairs compose (Zhu, Dong, Wang 2022); " +
-	"accounted with pld (Ganesh 2024 gives the tighter mixture-of-Gaussians bound)"
+	"accounted with pld, or with rdp (an upper bound at any sigma) when sigma/k is below 0.3 or the bound is above 100 " +
+	"(reported as it is and flagged: no meaningful guarantee); Ganesh 2024 gives the tighter mixture-of-Gaussians bound"
 
 // GroupEpsilon bounds the epsilon at delta, for a group of k units, of steps
 // steps of DP-SGD with per-unit sampling rate q and noise multiplier sigma.
@@ -84,24 +88,26 @@ func GroupEpsilon(sigma, q float64, steps, k int, delta float64) (float64, strin
 	}
 	qk := -math.Expm1(float64(k) * math.Log1p(-q)) // 1-(1-q)^k
 	h := privacy.Single(sigma/float64(k), math.Min(1, qk), steps)
-	finite := func(eps float64, err error) bool { return err == nil && !math.IsInf(eps, 0) && !math.IsNaN(eps) }
-	// rdp first: cheap, and an upper bound too. Beyond groupPLDLimit the
-	// guarantee is void anyway and pld's grid for a tiny sigma/k is costly.
-	rdpEps, rdpErr := privacy.NewRDP(privacy.RDPOptions{}).Epsilon(h, delta)
-	if finite(rdpEps, rdpErr) && rdpEps > groupPLDLimit {
+	// rdp first: cheap, and an upper bound at any sigma, so its raw value
+	// (EpsilonAndOrder, without the accountants' range guard) is used. Beyond
+	// privacy.MaxEpsilon the guarantee is void anyway, and below
+	// privacy.MinSigma pld refuses (its grid leaves float64's range).
+	rdpEps, _, rdpErr := privacy.NewRDP(privacy.RDPOptions{}).EpsilonAndOrder(h, delta)
+	rdpOK := rdpErr == nil && !math.IsInf(rdpEps, 0) && !math.IsNaN(rdpEps)
+	if rdpOK && (rdpEps > privacy.MaxEpsilon || sigma/float64(k) < privacy.MinSigma) {
 		return rdpEps, "rdp", nil
 	}
-	if eps, err := privacy.NewPLD(privacy.PLDOptions{}).Epsilon(h, delta); finite(eps, err) {
+	if eps, err := privacy.NewPLD(privacy.PLDOptions{}).Epsilon(h, delta); err == nil && !math.IsInf(eps, 0) && !math.IsNaN(eps) {
 		return eps, "pld", nil
 	}
-	if finite(rdpEps, rdpErr) {
+	if rdpOK {
 		return rdpEps, "rdp", nil
 	}
 	return math.Inf(1), "none", nil
 }
 
-// groupPLDLimit is the rdp epsilon above which a group bound is left to rdp.
-const groupPLDLimit = 100
+// MeaninglessNote marks an epsilon above privacy.MaxEpsilon.
+const MeaninglessNote = "> 100: no meaningful guarantee"
 
 // PrivacyReport is written beside a DP run's checkpoints.
 type PrivacyReport struct {
@@ -221,6 +227,7 @@ func (r *PrivacyReport) addGroups(perDoc, perUser []int) error {
 			gg := GroupGuarantee{Group: g.group, Which: w.which, K: w.k, Delta: r.Delta, Accountant: acc}
 			if !math.IsInf(eps, 0) {
 				gg.Epsilon = &eps
+				gg.Meaningless = eps > privacy.MaxEpsilon
 			}
 			r.Groups = append(r.Groups, gg)
 		}

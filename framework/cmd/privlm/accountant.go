@@ -161,30 +161,12 @@ func runEWTuneTable(args []string, e *env) error {
 		privacy.EWTuneBatch, privacy.EWTuneEpochs, privacy.EWTuneEpsilon)
 	fmt.Fprintf(e.stdout, "EW-Tune's recipe: EW = %s, PRV = %s (pld at delta(1-1e-3) + eps_error, PRV's upper epsilon), RDP = %s (orders 2..31.9 step 0.1, eps = rdp + log(1/delta)/(order-1))\n",
 		privacy.EWTuneSpecEW, privacy.EWTuneSpecPRV, privacy.EWTuneSpecRDP)
-	fmt.Fprintf(e.stdout, "logged: the authors' logs (../shared/PAPERS.md section 2); true eps: the pld upper bound at each sigma\n\n")
-	opt := func(v *float64, format string) string {
-		if v == nil {
-			return "-"
-		}
-		return fmt.Sprintf(format, *v)
-	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "task\tdelta\tEW logged\tEW ours\tPRV logged\tPRV ours\tRDP logged\tRDP ours\tEW vs PRV logged %\tours %\tEW vs RDP logged %\tours %\ttrue eps EW\tPRV\tRDP\t")
-	for _, r := range rows {
-		var lEW, lPRV, lRDP *float64
-		if r.Logged != nil {
-			lEW, lPRV, lRDP = &r.Logged.EW, &r.Logged.PRV, &r.Logged.RDP
-		}
-		fmt.Fprintf(tw, "%s\t%g\t%s\t%.4f\t%s\t%.4f\t%s\t%.4f\t%s\t%.1f\t%s\t%.1f\t%.3f\t%.3f\t%.3f\t\n", r.Task, r.Delta,
-			opt(lEW, "%.4f"), r.Ours.EW, opt(lPRV, "%.4f"), r.Ours.PRV, opt(lRDP, "%.4f"), r.Ours.RDP,
-			opt(r.LoggedReductionVsPRV, "%.1f"), r.OursReductionVsPRV, opt(r.LoggedReductionVsRDP, "%.1f"), r.OursReductionVsRDP,
-			r.TrueEpsilon.EW, r.TrueEpsilon.PRV, r.TrueEpsilon.RDP)
-	}
-	if err := tw.Flush(); err != nil {
+	fmt.Fprintf(e.stdout, "logged: the authors' logs (../shared/PAPERS.md section 2); true eps: the pld upper bound at each sigma, ours and logged\n\n")
+	if err := printEWTuneColumns(e.stdout, rows); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "\nprivlm's own accountants with the same grid (rdp: Opacus' conversion and orders; pld: tight):\n\n")
-	tw = tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "task\tdelta\tq\tsteps\tsigma rdp\tsigma pld\tsigma edgeworth\tvs rdp %\tvs pld %\tpld eps at edgeworth sigma\t")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%g\t%.5f\t%d\t%.4f\t%.4f\t%.4f\t%.1f\t%.1f\t%.3f\t\n", r.Task, r.Delta, r.SampleRate, r.Steps,
@@ -193,8 +175,9 @@ func runEWTuneTable(args []string, e *env) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, "\nSST-2 at delta 1e-5, PRV: the log says 0.817 with epsilon 7.6706, which is PRV's epsilon at 0.817, but PRV gives 7.6815 < 8 at 0.8165,")
-	fmt.Fprintln(e.stdout, "so a grid search for epsilon 8 cannot stop there; EW-Tune's own code (prv_accountant 0.1.1post1) gives 0.8025, as privlm does.")
+	fmt.Fprintln(e.stdout, "\nSST-2 at delta 1e-5, PRV: the logged 0.817 (epsilon 7.6706) is an artefact of the mesh rounding of prv_accountant 0.1.0a2,")
+	fmt.Fprintln(e.stdout, "the copy EW-Tune bundles (it rounds the grid size down: 8.085 > 8 at 0.8165, so their search stopped at 0.817); the monotone")
+	fmt.Fprintln(e.stdout, "PRV (0.1.1+) gives 7.6815 < 8 at 0.8165 and 0.8025, as privlm does. Reproducing 0.817 would mean reproducing that bug.")
 	return nil
 }
 
@@ -206,4 +189,32 @@ func isTerminal(w io.Writer) bool {
 	}
 	info, err := f.Stat()
 	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// printEWTuneColumns prints EW-Tune's columns: logged and our sigmas, the
+// noise reductions, and the true (pld) epsilon of our and of the logged
+// sigmas.
+func printEWTuneColumns(w io.Writer, rows []privacy.EWTuneRow) error {
+	opt := func(v *float64, format string) string {
+		if v == nil {
+			return "-"
+		}
+		return fmt.Sprintf(format, *v)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "task\tdelta\tEW logged\tEW ours\tPRV logged\tPRV ours\tRDP logged\tRDP ours\tEW vs PRV logged %\tours %\tEW vs RDP logged %\tours %\ttrue eps EW\tPRV\tRDP\tof logged EW\tPRV\tRDP\t")
+	for _, r := range rows {
+		var lEW, lPRV, lRDP, tEW, tPRV, tRDP *float64
+		if r.Logged != nil {
+			lEW, lPRV, lRDP = &r.Logged.EW, &r.Logged.PRV, &r.Logged.RDP
+		}
+		if r.TrueEpsilonLogged != nil {
+			tEW, tPRV, tRDP = &r.TrueEpsilonLogged.EW, &r.TrueEpsilonLogged.PRV, &r.TrueEpsilonLogged.RDP
+		}
+		fmt.Fprintf(tw, "%s\t%g\t%s\t%.4f\t%s\t%.4f\t%s\t%.4f\t%s\t%.1f\t%s\t%.1f\t%.3f\t%.3f\t%.3f\t%s\t%s\t%s\t\n", r.Task, r.Delta,
+			opt(lEW, "%.4f"), r.Ours.EW, opt(lPRV, "%.4f"), r.Ours.PRV, opt(lRDP, "%.4f"), r.Ours.RDP,
+			opt(r.LoggedReductionVsPRV, "%.1f"), r.OursReductionVsPRV, opt(r.LoggedReductionVsRDP, "%.1f"), r.OursReductionVsRDP,
+			r.TrueEpsilon.EW, r.TrueEpsilon.PRV, r.TrueEpsilon.RDP, opt(tEW, "%.3f"), opt(tPRV, "%.3f"), opt(tRDP, "%.3f"))
+	}
+	return tw.Flush()
 }

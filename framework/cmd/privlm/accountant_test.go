@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/privlm/privlm/framework/privacy"
 )
 
 func TestAccountantEpsilonJSON(t *testing.T) {
@@ -121,5 +123,26 @@ func TestEWTuneTable(t *testing.T) {
 		if r.PLDEps <= 8 {
 			t.Errorf("%s: true epsilon at edgeworth's sigma is %v, want above the target 8", key, r.PLDEps)
 		}
+	}
+}
+
+// TestEWTuneColumnsText: the text table gives the true epsilon of the
+// logged sigmas too, "-" where there is no log.
+func TestEWTuneColumnsText(t *testing.T) {
+	rows := []privacy.EWTuneRow{
+		{Task: "SST-2", Delta: 1e-5, Ours: privacy.EWTuneSigmas{EW: 0.7865, PRV: 0.8025, RDP: 0.8775},
+			Logged:            &privacy.EWTuneSigmas{EW: 0.7865, PRV: 0.817, RDP: 0.8775},
+			TrueEpsilon:       privacy.EWTuneSigmas{EW: 8.289, PRV: 7.898, RDP: 6.428},
+			TrueEpsilonLogged: &privacy.EWTuneSigmas{EW: 8.289, PRV: 7.5706, RDP: 6.428}},
+		{Task: "SST-2", Delta: 1e-6, Ours: privacy.EWTuneSigmas{EW: 0.8215, PRV: 0.8485, RDP: 0.921}},
+	}
+	var b strings.Builder
+	if err := printEWTuneColumns(&b, rows); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	last3 := func(l string) string { f := strings.Fields(l); return strings.Join(f[max(0, len(f)-3):], " ") }
+	if len(lines) != 3 || !strings.Contains(lines[0], "of logged EW") || last3(lines[1]) != "8.289 7.571 6.428" || last3(lines[2]) != "- - -" {
+		t.Errorf("table:\n%s", b.String())
 	}
 }

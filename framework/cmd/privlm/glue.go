@@ -69,8 +69,8 @@ func runGLUE(args []string, e *env) error {
 	fmt.Fprintf(e.stdout, "%s: accuracy %.4f on %s (%d examples; majority %.4f) after %d steps on %d training examples\n",
 		res.Task, res.Accuracy, res.Eval, res.EvalExamples, res.Majority, res.Steps, res.TrainExamples)
 	if res.DP != "none" {
-		fmt.Fprintf(e.stdout, "DP (unit: one %s): sigma %.4f (calibrated to epsilon %g with %s by %s); epsilon by accountant: rdp %s, pld %s, edgeworth %s\n",
-			res.DPUnit, res.Sigma, res.TargetEpsilon, res.Accountant, res.NoiseSearch, fmtEps(res.EpsilonRDP), fmtEps(res.EpsilonPLD), fmtEps(res.EpsilonEdgeworth))
+		fmt.Fprintf(e.stdout, "DP (unit: one %s): sigma %.4f (calibrated to epsilon %g with %s by %s); epsilon at delta %s by accountant: rdp %s, pld %s, edgeworth %s\n",
+			res.DPUnit, res.Sigma, res.TargetEpsilon, res.Accountant, res.NoiseSearch, fmtDelta(res.Delta), fmtEps(res.EpsilonRDP), fmtEps(res.EpsilonPLD), fmtEps(res.EpsilonEdgeworth))
 	}
 	return nil
 }
@@ -80,4 +80,11 @@ func fmtEps(v *float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.3f", *v)
+}
+
+func fmtDelta(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%g", *v)
 }

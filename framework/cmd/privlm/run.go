@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/privlm/privlm/framework/experiment"
+	"github.com/privlm/privlm/framework/privacy"
+	"github.com/privlm/privlm/framework/train"
 )
 
 func init() {
@@ -162,20 +164,32 @@ func rate(v *float64) string {
 // epsilon, and for dp=example a whole document's and a whole user's.
 func printPrivacy(w io.Writer, rows []experiment.MetricsRow) {
 	seen := map[string]bool{}
-	opt := func(v *float64) string {
-		if v == nil {
-			return "unbounded"
+	opt := func(v *float64, acc string) string {
+		s := "n/a (no finite bound)"
+		switch {
+		case v == nil:
+		case *v > privacy.MaxEpsilon:
+			s = fmt.Sprintf("%.4g (%s)", *v, train.MeaninglessNote)
+		default:
+			s = fmt.Sprintf("%.3g", *v)
 		}
-		return fmt.Sprintf("%.3g", *v)
+		if v != nil && acc != "" && acc != "pld" {
+			s += " by " + acc
+		}
+		return s
 	}
 	for _, r := range rows {
 		if r.Epsilon == nil || r.Delta == nil || seen[r.ExperimentID] {
 			continue
 		}
 		seen[r.ExperimentID] = true
-		fmt.Fprintf(w, "%s: DP (dp=%s) epsilon %.3g per %s at delta %g (%s)", r.ExperimentID, r.DPLevel, *r.Epsilon, r.DPUnit, *r.Delta, r.Accountant)
+		unit := r.DPUnit
+		if unit == "" {
+			unit = "unit (unit not reported by the fine-tuner)"
+		}
+		fmt.Fprintf(w, "%s: DP (dp=%s) epsilon %.3g per %s at delta %g (%s)", r.ExperimentID, r.DPLevel, *r.Epsilon, unit, *r.Delta, r.Accountant)
 		if r.DPUnit == "window" {
-			fmt.Fprintf(w, "; a whole document: %s, a whole user: %s (group bounds for the largest)", opt(r.EpsilonDocument), opt(r.EpsilonUser))
+			fmt.Fprintf(w, "; a whole document: %s, a whole user: %s (group bounds for the largest)", opt(r.EpsilonDocument, r.AccountantDocument), opt(r.EpsilonUser, r.AccountantUser))
 		}
 		fmt.Fprintln(w)
 	}
