@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -295,10 +296,10 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 		var rep map[string]any
 		if err := readJSONFile(ft.PrivacyReport, &rep); err == nil {
 			man.PrivacyReport = rep
-			if eps, ok := rep["epsilon"].(map[string]any); ok {
-				if v, ok := eps["pld"].(float64); ok {
-					man.Epsilon = &v
-				}
+			// The tightest upper bound: pld, or rdp where pld refused the
+			// noise (pld_epsilon_accountant says which).
+			if v, ok := rep["pld_epsilon"].(float64); ok {
+				man.Epsilon = &v
 			}
 		}
 	}
@@ -312,7 +313,7 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 		var accDoc, accUser string
 		switch rep.Unit {
 		case train.UnitUser:
-			man.EpsilonUser, accUser = man.Epsilon, "pld"
+			man.EpsilonUser, accUser = man.Epsilon, cmp.Or(rep.PLDAccountant, "pld")
 		case train.UnitWindow:
 			man.EpsilonDocument, accDoc = groupEps(rep, "document")
 			man.EpsilonUser, accUser = groupEps(rep, "user")
@@ -339,7 +340,7 @@ func writeResults(p *plan, out string, scores []ScoreRow, rows []MetricsRow, cur
 			}
 		}
 		for i := range rows {
-			rows[i].DPUnit, rows[i].Delta, rows[i].Accountant = rep.Unit, &rep.Delta, "pld"
+			rows[i].DPUnit, rows[i].Delta, rows[i].Accountant = rep.Unit, &rep.Delta, cmp.Or(rep.PLDAccountant, "pld")
 			rows[i].EpsilonDocument, rows[i].EpsilonUser = man.EpsilonDocument, man.EpsilonUser
 			rows[i].AccountantDocument, rows[i].AccountantUser = accDoc, accUser
 		}

@@ -245,3 +245,36 @@ func TestClassifierSteps(t *testing.T) {
 		t.Errorf("%d, want 1", got)
 	}
 }
+
+// TestReportKeepsAccountantsThatRefuse: a run whose noise is outside one
+// accountant's accurate range (gdp above epsilon 100, pld and gdp below
+// sigma 0.3) still gets its report, naming the accountants that refused,
+// with the RDP upper bound standing in for pld where pld refused.
+func TestReportKeepsAccountantsThatRefuse(t *testing.T) {
+	for _, tc := range []struct {
+		sigma        float64
+		refused      []string
+		boundAccount string
+	}{
+		{sigma: 0.3, refused: []string{"gdp"}, boundAccount: "pld"},
+		{sigma: 0.25, refused: []string{"pld", "gdp"}, boundAccount: "rdp"},
+	} {
+		cfg := DefaultConfig()
+		cfg.DP, cfg.Sigma, cfg.Delta = "example", tc.sigma, 1e-5
+		rep, err := NewPrivacyReport(cfg, Calibration{Sigma: tc.sigma, Accountant: "rdp"}, 16.0/300, 24)
+		if err != nil {
+			t.Fatalf("sigma %g: %v", tc.sigma, err)
+		}
+		for _, name := range tc.refused {
+			if rep.EpsilonErrors[name] == "" {
+				t.Errorf("sigma %g: %s not among the refusals %v", tc.sigma, name, rep.EpsilonErrors)
+			}
+			if _, ok := rep.Epsilon[name]; ok {
+				t.Errorf("sigma %g: %s has an epsilon although it refused", tc.sigma, name)
+			}
+		}
+		if rep.PLDAccountant != tc.boundAccount || !(rep.PLDEpsilon > 0) || math.IsInf(rep.PLDEpsilon, 0) {
+			t.Errorf("sigma %g: upper bound %v by %q, want a finite bound by %s", tc.sigma, rep.PLDEpsilon, rep.PLDAccountant, tc.boundAccount)
+		}
+	}
+}

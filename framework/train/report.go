@@ -137,6 +137,12 @@ type PrivacyReport struct {
 	Search            string  `json:"search,omitempty"`
 	AccountantEpsilon float64 `json:"accountant_epsilon"`
 	PLDEpsilon        float64 `json:"pld_epsilon"`
+	// PLDAccountant is "pld", or "rdp" when pld refused the noise (sigma
+	// below its accurate range) and the RDP upper bound stands in.
+	PLDAccountant string `json:"pld_epsilon_accountant"`
+	// EpsilonErrors are the accountants that refused this run (outside the
+	// range where they are accurate), with why; Epsilon lacks them.
+	EpsilonErrors map[string]string `json:"epsilon_errors,omitempty"`
 	// For dp=example LM runs: windows per document and per user, and the
 	// group guarantee for whole documents and whole users (GroupBound).
 	WindowsPerDocument *Spread          `json:"windows_per_document,omitempty"`
@@ -180,7 +186,14 @@ func NewPrivacyReport(cfg Config, cal Calibration, q float64, steps int) (Privac
 		acc, _ := privacy.Lookup(name)
 		eps, err := acc.Epsilon(h, cfg.Delta)
 		if err != nil {
-			return rep, err
+			// An accountant outside its accurate range (e.g. gdp above
+			// epsilon 100, pld below sigma 0.3) says so; the run keeps
+			// the others.
+			if rep.EpsilonErrors == nil {
+				rep.EpsilonErrors = map[string]string{}
+			}
+			rep.EpsilonErrors[name] = err.Error()
+			continue
 		}
 		rep.Epsilon[name], rep.Guarantees[name] = eps, acc.Guarantee()
 	}
@@ -191,7 +204,17 @@ func NewPrivacyReport(cfg Config, cal Calibration, q float64, steps int) (Privac
 	if rep.AccountantEpsilon, err = acc.Epsilon(h, cfg.Delta); err != nil {
 		return rep, err
 	}
-	rep.PLDEpsilon = rep.Epsilon["pld"]
+	if eps, ok := rep.Epsilon["pld"]; ok {
+		rep.PLDEpsilon, rep.PLDAccountant = eps, "pld"
+	} else {
+		// pld refused this noise: the RDP upper bound (valid at any sigma)
+		// stands in, and says so.
+		eps, accName, err := GroupEpsilon(sigma, q, steps, 1, cfg.Delta)
+		if err != nil {
+			return rep, fmt.Errorf("train: no upper bound for sigma %g: %w", sigma, err)
+		}
+		rep.PLDEpsilon, rep.PLDAccountant = eps, accName
+	}
 	switch cfg.DP {
 	case "user":
 		rep.Unit, rep.UnitNote = UnitUser, "one user: all of a user's windows are added or removed together (at most user_rows of them reach a step)"
