@@ -55,7 +55,8 @@ func TestHFSnapshotEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
-	if len(res.Metrics) != 2 {
-		t.Fatalf("%d metrics rows, want 2\n%s", len(res.Metrics), log.String())
+	// Two attacks, each with an "all" and a "non_canary" row (no canaries).
+	if h := experiment.Headline(res.Metrics); len(h) != 2 || len(res.Metrics) != 4 {
+		t.Fatalf("%d metrics rows (%d headline), want 4 (2)\n%s", len(res.Metrics), len(h), log.String())
 	}
 }
