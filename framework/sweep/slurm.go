@@ -106,7 +106,7 @@ func (s Slurm) Script(dir string) (shared, points string, err error) {
 			}
 			b.WriteString(x + "\n")
 		}
-		b.WriteString("set -euo pipefail\n")
+		b.WriteString("set -eo pipefail\n")
 		for _, x := range s.Setup {
 			b.WriteString(x + "\n")
 		}
