@@ -372,6 +372,10 @@ type Result struct {
 // themselves are locked one by one (see stage), so processes running
 // different outs may share one stages directory.
 func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, error) {
+	// A bad config fails before anything (the lock file included) is written.
+	if _, err := Validate(cfg); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
