@@ -11,7 +11,7 @@
 // (written last, atomically) exists, so rerunning skips finished stages
 // and an interrupted run resumes (the fine-tuner resumes from its last
 // checkpoint). Several processes may share one stages directory: a stage
-// is computed under an exclusive flock on <stages>/.locks/<dir>.lock, and
+// is computed under an exclusive flock on <stages>/<dir>/.lock, and
 // a process that finds it locked waits, then reuses it, so it is never
 // computed twice at once nor read half-written. Run holds a lock on its
 // --out, so two runs on one --out fail at once. Results go

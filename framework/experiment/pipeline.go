@@ -253,7 +253,7 @@ func (pl *pipeline) run(s Stage) (string, error) {
 // done. Keys hash everything a stage's output depends on, so runs may share
 // a stages directory (Sweep does), also from several processes at once: a
 // stage directory is computed under an exclusive lock on
-// <stages>/.locks/<dir>.lock, and done when its .done marker (written last,
+// <stages>/<dir>/.lock, and done when its .done marker (written last,
 // atomically) exists; a process finding a stage neither done nor free
 // waits for the lock, then reuses what the holder finished. So a stage is
 // never computed twice at once, nor read half-written.
@@ -271,11 +271,10 @@ func stage(stages, name string, key any, log io.Writer, fn func(dir string) erro
 		fmt.Fprintf(log, "privlm: %-14s cached (%s)\n", name, filepath.Base(dir))
 		return dir, nil
 	}
-	locks := filepath.Join(stages, ".locks")
-	if err := os.MkdirAll(locks, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	unlock, waited, err := lockStage(filepath.Join(locks, filepath.Base(dir)+".lock"))
+	unlock, waited, err := lockStage(filepath.Join(dir, stageLockFile))
 	if err != nil {
 		return "", err
 	}
@@ -299,6 +298,9 @@ func stage(stages, name string, key any, log io.Writer, fn func(dir string) erro
 	fmt.Fprintf(log, "privlm: %-14s done in %.1fs\n", name, time.Since(start).Seconds())
 	return dir, nil
 }
+
+// stageLockFile, in a stage directory, is locked while the stage is computed.
+const stageLockFile = ".lock"
 
 // doneFile marks a finished stage directory; it is written last.
 const doneFile = ".done"
