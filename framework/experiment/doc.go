@@ -4,10 +4,17 @@
 //	plugin (from the reference model) -> attack plugins through the oracle
 //	-> metrics -> results
 //
-// Every stage writes under <out>/stages/<stage>-<hash>, the hash covering
-// its inputs, configuration and plugin versions; a stage is done when its
-// .done marker exists, so rerunning skips finished stages and an interrupted
-// run resumes (the fine-tuner resumes from its last checkpoint). Results go
+// Each stage is a value (Stage: name, declared inputs, key, run) and a run
+// is a small DAG of them run in order by one pipeline. Every stage writes
+// under <stages>/<stage>-<hash>, the hash covering its inputs' directories,
+// configuration and plugin versions; a stage is done when its .done marker
+// (written last, atomically) exists, so rerunning skips finished stages
+// and an interrupted run resumes (the fine-tuner resumes from its last
+// checkpoint). Several processes may share one stages directory: a stage
+// is computed under an exclusive flock on <stages>/<dir>/.lock, and
+// a process that finds it locked waits, then reuses it, so it is never
+// computed twice at once nor read half-written. Run holds a lock on its
+// --out, so two runs on one --out fail at once. Results go
 // to <out>: scores.parquet, metrics.parquet, training_log.parquet, roc.svg,
 // roc.png, roc_loglog.svg, roc_loglog.png, scores_<attack>.svg and
 // manifest.json, all written atomically; with attack.checkpoints = all,
@@ -33,7 +40,10 @@
 //
 // Around Run: presets (Quickstart, Quick for CI-sized runs, Full at the
 // paper's scale); Sweep and RunPoints run many settings sharing one stages
-// directory; GroupMetrics splits metrics by user group (canaries, data
+// directory, through a sweep plan (PlanSweep writes DIR/sweep.json;
+// RunSweepShared runs the stages the points share, RunSweepPoint one point
+// into DIR/point-NNN, CollectSweep merges them; package sweep runs these
+// with worker processes or on Slurm); GroupMetrics splits metrics by user group (canaries, data
 // share); ComparePaper sets the paper's numbers beside ours; RunGLUE is the
 // EW-Tune fine-tuning on GLUE.
 package experiment

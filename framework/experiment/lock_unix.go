@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // lockFileName is the lock a run holds on its directory.
@@ -41,4 +42,26 @@ func lockDir(dir string) (unlock func(), err error) {
 		fmt.Fprintf(f, "%d\n", os.Getpid())
 	}
 	return func() { f.Close() }, nil
+}
+
+// lockStage takes an exclusive flock on path (a stage directory's lock
+// file), waiting while another process holds it, and says how long it
+// waited.
+func lockStage(path string) (unlock func(), waited time.Duration, err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, 0, fmt.Errorf("experiment: locking stage %s: %w", path, err)
+	}
+	start := time.Now()
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("experiment: locking stage %s: %w", path, err)
+	}
+	return func() { f.Close() }, time.Since(start), nil
 }

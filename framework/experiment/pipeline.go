@@ -204,9 +204,59 @@ func trainParams(cfg Config) map[string]any {
 	return out
 }
 
+// Stage is one step of the pipeline as a value: its name (the stage
+// directory's prefix), the stages whose outputs it reads (Inputs, by their
+// directories; they must have run before it), the rest of what its output
+// depends on (Key: configuration, file hashes, plugin versions), and Run,
+// which writes the output into the stage directory.
+type Stage struct {
+	Name   string
+	Inputs []string // directories of the stages it reads
+	Key    any
+	Run    func(dir string) error
+}
+
+// pipeline runs stages in order (a DAG given in a topological order) into
+// one stages directory, which other processes may share: see stage.
+type pipeline struct {
+	stages string
+	log    io.Writer
+	ran    map[string]bool // stage directories this pipeline has produced or reused
+}
+
+func newPipeline(stages string, log io.Writer) *pipeline {
+	return &pipeline{stages: stages, log: log, ran: map[string]bool{}}
+}
+
+// run runs s (or reuses its cached output) and returns its directory. Its
+// cache key covers its inputs' directories (themselves keyed by what they
+// depend on) and s.Key; an input that has not run in this pipeline is an
+// error, so the order is a valid topological order of the DAG.
+func (pl *pipeline) run(s Stage) (string, error) {
+	for _, in := range s.Inputs {
+		if !pl.ran[in] {
+			return "", fmt.Errorf("experiment: stage %s: input %s has not run", s.Name, in)
+		}
+	}
+	key := []any{s.Key}
+	for _, in := range s.Inputs {
+		key = append(key, filepath.Base(in))
+	}
+	dir, err := stage(pl.stages, s.Name, key, pl.log, s.Run)
+	if err == nil {
+		pl.ran[dir] = true
+	}
+	return dir, err
+}
+
 // stage runs fn in a directory of stages keyed by hash(key), unless it is
 // done. Keys hash everything a stage's output depends on, so runs may share
-// a stages directory (Sweep does).
+// a stages directory (Sweep does), also from several processes at once: a
+// stage directory is computed under an exclusive lock on
+// <stages>/<dir>/.lock, and done when its .done marker (written last,
+// atomically) exists; a process finding a stage neither done nor free
+// waits for the lock, then reuses what the holder finished. So a stage is
+// never computed twice at once, nor read half-written.
 func stage(stages, name string, key any, log io.Writer, fn func(dir string) error) (string, error) {
 	if err := checkStageName(name); err != nil {
 		return "", err
@@ -217,8 +267,20 @@ func stage(stages, name string, key any, log io.Writer, fn func(dir string) erro
 	}
 	sum := sha256.Sum256(append([]byte(name+"\x00"), b...))
 	dir := filepath.Join(stages, name+"-"+hex.EncodeToString(sum[:6]))
-	if _, err := os.Stat(filepath.Join(dir, ".done")); err == nil {
+	if stageDone(dir) {
 		fmt.Fprintf(log, "privlm: %-14s cached (%s)\n", name, filepath.Base(dir))
+		return dir, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	unlock, waited, err := lockStage(filepath.Join(dir, stageLockFile))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if stageDone(dir) {
+		fmt.Fprintf(log, "privlm: %-14s cached (%s, computed by another process while this one waited %.1fs)\n", name, filepath.Base(dir), waited.Seconds())
 		return dir, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -226,15 +288,33 @@ func stage(stages, name string, key any, log io.Writer, fn func(dir string) erro
 	}
 	removeStaleTemps(dir)
 	start := time.Now()
-	fmt.Fprintf(log, "privlm: %-14s running\n", name)
+	fmt.Fprintf(log, "privlm: %-14s running (%s)\n", name, filepath.Base(dir))
 	if err := fn(dir); err != nil {
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
-	if err := data.WriteBytes(filepath.Join(dir, ".done"), []byte(time.Now().Format(time.RFC3339)+"\n")); err != nil {
+	if err := writeDone(dir); err != nil {
 		return "", err
 	}
 	fmt.Fprintf(log, "privlm: %-14s done in %.1fs\n", name, time.Since(start).Seconds())
 	return dir, nil
+}
+
+// stageLockFile, in a stage directory, is locked while the stage is computed.
+const stageLockFile = ".lock"
+
+// doneFile marks a finished stage directory; it is written last.
+const doneFile = ".done"
+
+// stageDone says whether dir's stage has finished.
+func stageDone(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, doneFile))
+	return err == nil
+}
+
+// writeDone writes dir's completion marker (atomically: temp file, fsync,
+// rename), after everything else in dir.
+func writeDone(dir string) error {
+	return data.WriteBytes(filepath.Join(dir, doneFile), []byte(time.Now().Format(time.RFC3339)+"\n"))
 }
 
 // removeStaleTemps deletes temporary files and directories an interrupted
@@ -307,12 +387,44 @@ type Result struct {
 // Run validates cfg and runs the experiment into out, logging stages to log.
 // Finished stages (in out/stages) are reused, so an interrupted or repeated
 // run redoes only what changed.
+//
+// One run at a time per --out: Run holds an exclusive lock on out for as
+// long as it runs, and a second Run on the same out fails at once. Stages
+// themselves are locked one by one (see stage), so processes running
+// different outs may share one stages directory.
 func Run(ctx context.Context, cfg Config, out string, log io.Writer) (*Result, error) {
+	// A bad config fails before anything (the lock file included) is written.
+	if _, err := Validate(cfg); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	unlock, err := lockDir(out)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	return run(ctx, cfg, out, filepath.Join(out, "stages"), log)
 }
 
 // runOnce is one run under cfg.Seed (cfg.Repeats is not looked at).
 func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*Result, error) {
+	return runStages(ctx, cfg, out, stages, log, false)
+}
+
+// runShared runs the stages of cfg that sweep points share (data, split,
+// reference) into stages, and nothing else: what a scheduler runs once
+// before the points.
+func runShared(ctx context.Context, cfg Config, stages string, log io.Writer) error {
+	_, err := runStages(ctx, cfg, "", stages, log, true)
+	return err
+}
+
+// runStages is the pipeline of one run: the stages, in order, through one
+// pipeline sharing the stages directory. sharedOnly stops after the
+// reference model (nothing is written to out).
+func runStages(ctx context.Context, cfg Config, out, stages string, log io.Writer, sharedOnly bool) (*Result, error) {
 	start := time.Now()
 	if log == nil {
 		log = io.Discard
@@ -322,26 +434,20 @@ func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer)
 		return nil, err
 	}
 	p.log = log
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, err
+	if !sharedOnly {
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return nil, err
+		}
 	}
-	// One run at a time per stages folder (Run: --out; Sweep: its root).
-	if err := os.MkdirAll(filepath.Dir(stages), 0o755); err != nil {
-		return nil, err
-	}
-	unlock, err := lockDir(filepath.Dir(stages))
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
+	pl := newPipeline(stages, log)
 	// 1. Data.
-	dataPath, dataHash, err := dataStage(p, stages, log)
+	dataPath, dataHash, dataDir, err := dataStage(p, pl)
 	if err != nil {
 		return nil, err
 	}
 	// 2. Split (+ canaries).
 	splitKey := splitStageKey(p, dataHash)
-	splitDir, err := stage(stages, "split", splitKey, log, func(dir string) error { return makeSplit(p, dataPath, dir) })
+	splitDir, err := pl.run(Stage{Name: "split", Inputs: []string{dataDir}, Key: splitKey, Run: func(dir string) error { return makeSplit(p, dataPath, dir) }})
 	if err != nil {
 		return nil, err
 	}
@@ -356,20 +462,53 @@ func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer)
 	if cfg.Attack.Samples > users.MinAttackerSamples {
 		return nil, fmt.Errorf("experiment: attack.samples = %d, but some users have only %d attacker samples (raise split.attacker_fraction or split.min_docs, or lower attack.samples)", cfg.Attack.Samples, users.MinAttackerSamples)
 	}
-	// 3. Mitigations.
+	// 3. Reference: the base model, or the base adapted on the disjoint pool.
+	refInputs := []string{splitDir}
+	if cfg.Model.Pretrain == "pool" {
+		poolPath := filepath.Join(splitDir, "pretrain.parquet")
+		poolHash, _ := fileHash(poolPath)
+		baseHash, _ := fileHash(p.reference)
+		var ref plugin.FineTuneResponse
+		pre := *p
+		pre.cfg.Train = pretrainConfig(cfg)
+		refDir, err := pl.run(Stage{Name: "reference", Inputs: []string{splitDir},
+			Key: []any{poolHash, baseHash, cfg.Seed, pre.cfg.Train, cfg.Model, p.versions[cfg.FineTuner], cfg.Backend},
+			Run: func(dir string) error {
+				ref, err = runFineTune(ctx, &pre, poolPath, filepath.Join(splitDir, "validation.parquet"), nil, dir, log)
+				if err != nil {
+					return err
+				}
+				return data.WriteJSON(filepath.Join(dir, "response.json"), ref)
+			}})
+		if err != nil {
+			return nil, err
+		}
+		if err := readJSONFile(filepath.Join(refDir, "response.json"), &ref); err != nil {
+			return nil, err
+		}
+		p.reference = ref.Best
+		refInputs = append(refInputs, refDir)
+	}
+	if sharedOnly {
+		return nil, nil
+	}
+	// 4. Mitigations, each reading the previous one's training file.
 	trainPath := filepath.Join(splitDir, "train.parquet")
+	trainDir := splitDir
 	settings := map[string]string{}
 	var summaries []string
 	for _, spec := range p.mitigations {
 		h, _ := fileHash(trainPath)
 		var resp plugin.MitigationResponse
-		dir, err := stage(stages, "mitigate-"+p.names[spec.Name], []any{h, spec, p.versions[spec.Name], cfg.Seed}, log, func(dir string) error {
-			resp, err = runMitigation(ctx, p, spec, trainPath, dir)
-			if err != nil {
-				return err
-			}
-			return data.WriteJSON(filepath.Join(dir, "response.json"), resp)
-		})
+		dir, err := pl.run(Stage{Name: "mitigate-" + p.names[spec.Name], Inputs: []string{trainDir},
+			Key: []any{h, spec, p.versions[spec.Name], cfg.Seed},
+			Run: func(dir string) error {
+				resp, err = runMitigation(ctx, p, spec, trainPath, dir)
+				if err != nil {
+					return err
+				}
+				return data.WriteJSON(filepath.Join(dir, "response.json"), resp)
+			}})
 		if err != nil {
 			return nil, err
 		}
@@ -379,37 +518,14 @@ func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer)
 		if resp.TrainPath != "" {
 			trainPath = resp.TrainPath
 		}
+		trainDir = dir
 		for k, v := range resp.Settings {
 			settings[k] = v
 		}
 		summaries = append(summaries, spec.Name+": "+resp.Summary)
 	}
-	if err := countTraining(p, stages, trainPath, &users, log); err != nil {
+	if err := countTraining(p, pl, trainDir, trainPath, &users); err != nil {
 		return nil, err
-	}
-	// 4. Reference: the base model, or the base adapted on the disjoint pool.
-	if cfg.Model.Pretrain == "pool" {
-		poolPath := filepath.Join(splitDir, "pretrain.parquet")
-		poolHash, _ := fileHash(poolPath)
-		baseHash, _ := fileHash(p.reference)
-		valHash, _ := fileHash(filepath.Join(splitDir, "validation.parquet"))
-		var ref plugin.FineTuneResponse
-		pre := *p
-		pre.cfg.Train = pretrainConfig(cfg)
-		refDir, err := stage(stages, "reference", []any{poolHash, valHash, baseHash, cfg.Seed, pre.cfg.Train, cfg.Model, p.versions[cfg.FineTuner], cfg.Backend}, log, func(dir string) error {
-			ref, err = runFineTune(ctx, &pre, poolPath, filepath.Join(splitDir, "validation.parquet"), nil, dir, log)
-			if err != nil {
-				return err
-			}
-			return data.WriteJSON(filepath.Join(dir, "response.json"), ref)
-		})
-		if err != nil {
-			return nil, err
-		}
-		if err := readJSONFile(filepath.Join(refDir, "response.json"), &ref); err != nil {
-			return nil, err
-		}
-		p.reference = ref.Best
 	}
 	// 5. Fine-tune.
 	ftKey, err := fineTuneKey(cfg, trainPath, filepath.Join(splitDir, "validation.parquet"), p.reference, settings, p.versions[cfg.FineTuner])
@@ -417,13 +533,14 @@ func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer)
 		return nil, err
 	}
 	var ft plugin.FineTuneResponse
-	ftDir, err := stage(stages, "finetune", ftKey, log, func(dir string) error {
-		ft, err = runFineTune(ctx, p, trainPath, filepath.Join(splitDir, "validation.parquet"), settings, dir, log)
-		if err != nil {
-			return err
-		}
-		return data.WriteJSON(filepath.Join(dir, "response.json"), ft)
-	})
+	ftDir, err := pl.run(Stage{Name: "finetune", Inputs: append([]string{trainDir}, refInputs...), Key: ftKey,
+		Run: func(dir string) error {
+			ft, err = runFineTune(ctx, p, trainPath, filepath.Join(splitDir, "validation.parquet"), settings, dir, log)
+			if err != nil {
+				return err
+			}
+			return data.WriteJSON(filepath.Join(dir, "response.json"), ft)
+		}})
 	if err != nil {
 		return nil, err
 	}
@@ -444,7 +561,7 @@ func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer)
 		fmt.Fprintf(log, "privlm: attack.max_tokens = %d cut %d of %d attacker samples (%d tokens)\n",
 			cfg.Attack.MaxTokens, p.scoring.SamplesCut, p.scoring.Samples, p.scoring.TokensCut)
 	}
-	scores, err := attackCheckpoint(ctx, p, stages, "", ft.Best, []any{ftKey, splitKey}, requests, users, log)
+	scores, err := attackCheckpoint(ctx, p, pl, []string{ftDir, splitDir}, "", ft.Best, []any{ftKey, splitKey}, requests, users, log)
 	if err != nil {
 		return nil, err
 	}
@@ -458,7 +575,7 @@ func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer)
 	var dynamics []DynamicsRow
 	if cfg.Attack.Checkpoints == "all" {
 		for _, ck := range ft.Checkpoints {
-			sc, err := attackCheckpoint(ctx, p, stages, fmt.Sprintf("-step%d", ck.Step), ck.Path, []any{ftKey, splitKey, ck.Step}, requests, users, log)
+			sc, err := attackCheckpoint(ctx, p, pl, []string{ftDir, splitDir}, fmt.Sprintf("-step%d", ck.Step), ck.Path, []any{ftKey, splitKey, ck.Step}, requests, users, log)
 			if err != nil {
 				return nil, err
 			}
@@ -488,7 +605,7 @@ func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer)
 // attackCheckpoint runs every attack against one checkpoint, through one
 // oracle shared by the attacks (it caches scores). suffix names the stages
 // of checkpoints other than the attacked best one.
-func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint string, key []any, requests plugin.AttackRequest,
+func attackCheckpoint(ctx context.Context, p *plan, pl *pipeline, inputs []string, suffix, checkpoint string, key []any, requests plugin.AttackRequest,
 	users SplitInfo, log io.Writer) ([]ScoreRow, error) {
 	cfg := p.cfg
 	var shared *oracle.LM
@@ -502,7 +619,7 @@ func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint s
 	var scores []ScoreRow
 	for _, spec := range p.attacks {
 		stageKey := append(append([]any{}, key...), spec, p.versions[spec.Name], cfg.Attack.Samples, cfg.Attack.MaxTokens, scoringVersion)
-		dir, err := stage(stages, "attack-"+p.names[spec.Name]+suffix, stageKey, log, func(dir string) error {
+		dir, err := pl.run(Stage{Name: "attack-" + p.names[spec.Name] + suffix, Inputs: inputs, Key: stageKey, Run: func(dir string) error {
 			o, err := getOracle()
 			if err != nil {
 				return err
@@ -515,7 +632,7 @@ func attackCheckpoint(ctx context.Context, p *plan, stages, suffix, checkpoint s
 				return err
 			}
 			return data.WriteJSON(filepath.Join(dir, "scores.json"), resp)
-		})
+		}})
 		if err != nil {
 			return nil, err
 		}

@@ -66,22 +66,22 @@ func truncate(s string, n int) string {
 
 // dataStage prepares the dataset (the "data" stage) and returns the
 // Parquet file and its hash.
-func dataStage(p *plan, stages string, log io.Writer) (path, hash string, err error) {
+func dataStage(p *plan, pl *pipeline) (path, hash, dir string, err error) {
 	cfg := p.cfg
 	d, err := datasets.Lookup(cfg.Dataset.Name)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
-	dir, err := stage(stages, "data", []any{cfg.Dataset, p.source, d.Version}, log, func(dir string) error {
+	dir, err = pl.run(Stage{Name: "data", Key: []any{cfg.Dataset, p.source, d.Version}, Run: func(dir string) error {
 		_, err := datasets.PrepareWith(cfg.Dataset.Name, cfg.Dataset.Source, filepath.Join(dir, "data.parquet"), datasets.ConvertOptions{KeepQuotes: cfg.Dataset.KeepQuotes}, nil)
 		return err
-	})
+	}})
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	path = filepath.Join(dir, "data.parquet")
 	hash, err = fileHash(path)
-	return path, hash, err
+	return path, hash, dir, err
 }
 
 // splitStageKey is what the split stage depends on.
@@ -106,12 +106,12 @@ func RunSplit(cfg Config, out string, log io.Writer) (SplitInfo, error) {
 		return SplitInfo{}, err
 	}
 	p.log = log
-	stages := filepath.Join(out, "stages")
-	dataPath, dataHash, err := dataStage(p, stages, log)
+	pl := newPipeline(filepath.Join(out, "stages"), log)
+	dataPath, dataHash, dataDir, err := dataStage(p, pl)
 	if err != nil {
 		return SplitInfo{}, err
 	}
-	dir, err := stage(stages, "split", splitStageKey(p, dataHash), log, func(dir string) error { return makeSplit(p, dataPath, dir) })
+	dir, err := pl.run(Stage{Name: "split", Inputs: []string{dataDir}, Key: splitStageKey(p, dataHash), Run: func(dir string) error { return makeSplit(p, dataPath, dir) }})
 	if err != nil {
 		return SplitInfo{}, err
 	}
@@ -260,13 +260,13 @@ type trainCount struct {
 // without BOS/EOS) in the training file the fine-tuning reads: after every
 // mitigation, so that n_train_samples under cap or dedup is what was
 // trained on. The counts are cached as a stage keyed by the file's hash.
-func countTraining(p *plan, stages, trainPath string, users *SplitInfo, log io.Writer) error {
+func countTraining(p *plan, pl *pipeline, trainDir, trainPath string, users *SplitInfo) error {
 	h, err := fileHash(trainPath)
 	if err != nil {
 		return err
 	}
 	var counts map[string]trainCount
-	dir, err := stage(stages, "train-counts", []any{h, p.tok.Name()}, log, func(dir string) error {
+	dir, err := pl.run(Stage{Name: "train-counts", Inputs: []string{trainDir}, Key: []any{h, p.tok.Name()}, Run: func(dir string) error {
 		recs, err := data.ReadFile(trainPath)
 		if err != nil {
 			return err
@@ -279,7 +279,7 @@ func countTraining(p *plan, stages, trainPath string, users *SplitInfo, log io.W
 			counts[r.UserID] = c
 		}
 		return data.WriteJSON(filepath.Join(dir, "counts.json"), counts)
-	})
+	}})
 	if err != nil {
 		return err
 	}

@@ -63,38 +63,17 @@ func runRun(args []string, e *env) error {
 		fmt.Fprintln(e.stdout, strings.Join(experiment.Keys(), "\n"))
 		return nil
 	}
-	cfg := experiment.Default()
-	if *file != "" {
-		var err error
-		if cfg, err = experiment.Load(*file); err != nil {
-			return err
-		}
-	}
-	for _, s := range sets {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			return fmt.Errorf("--set %q: want key=value", s)
-		}
-		if err := cfg.Set(strings.TrimSpace(k), strings.TrimSpace(v)); err != nil {
-			return err
-		}
+	cfg, err := loadConfig(*file, sets)
+	if err != nil {
+		return err
 	}
 	if *out == "" {
 		*out = filepath.Join("results", cfg.Name)
 	}
 	if len(sweeps) > 0 {
-		grid := map[string][]string{}
-		var order []string
-		for _, s := range sweeps {
-			k, v, ok := strings.Cut(s, "=")
-			if !ok {
-				return fmt.Errorf("--sweep %q: want key=v1,v2", s)
-			}
-			k = strings.TrimSpace(k)
-			order = append(order, k)
-			for _, x := range strings.Split(v, ",") {
-				grid[k] = append(grid[k], strings.TrimSpace(x))
-			}
+		order, grid, err := parseSweeps(sweeps)
+		if err != nil {
+			return err
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -107,6 +86,48 @@ func runRun(args []string, e *env) error {
 		return nil
 	}
 	return execute(cfg, *out, *asJSON, e)
+}
+
+// loadConfig is the defaults, or file, with the --set overrides.
+func loadConfig(file string, sets []string) (experiment.Config, error) {
+	cfg := experiment.Default()
+	if file != "" {
+		var err error
+		if cfg, err = experiment.Load(file); err != nil {
+			return cfg, err
+		}
+	}
+	for _, s := range sets {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok {
+			return cfg, fmt.Errorf("--set %q: want key=value", s)
+		}
+		if err := cfg.Set(strings.TrimSpace(k), strings.TrimSpace(v)); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+// parseSweeps reads --sweep key=v1,v2 flags: the keys in order and their values.
+func parseSweeps(sweeps []string) ([]string, map[string][]string, error) {
+	grid := map[string][]string{}
+	var order []string
+	for _, s := range sweeps {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok {
+			return nil, nil, fmt.Errorf("--sweep %q: want key=v1,v2", s)
+		}
+		k = strings.TrimSpace(k)
+		if _, dup := grid[k]; dup {
+			return nil, nil, fmt.Errorf("--sweep %q: key %s swept twice", s, k)
+		}
+		order = append(order, k)
+		for _, x := range strings.Split(v, ",") {
+			grid[k] = append(grid[k], strings.TrimSpace(x))
+		}
+	}
+	return order, grid, nil
 }
 
 func execute(cfg experiment.Config, out string, asJSON bool, e *env) error {
