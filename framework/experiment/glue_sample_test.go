@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/privlm/privlm/framework/data"
@@ -24,7 +25,7 @@ func TestSampleRecords(t *testing.T) {
 	if slices.Equal(a, recs[:100]) {
 		t.Error("the subset is the first 100 rows")
 	}
-	if !slices.IsSortedFunc(a, func(x, y data.Record) int { return compareStr(x.DocID, y.DocID) }) {
+	if !slices.IsSortedFunc(a, func(x, y data.Record) int { return strings.Compare(x.DocID, y.DocID) }) {
 		t.Error("the subset is not in file order")
 	}
 	late := 0
@@ -39,16 +40,6 @@ func TestSampleRecords(t *testing.T) {
 	if got := SampleRecords(recs, 0, 1); len(got) != 1000 {
 		t.Errorf("max_train 0 kept %d", len(got))
 	}
-}
-
-func compareStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func TestEWTuneRecipe(t *testing.T) {

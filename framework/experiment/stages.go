@@ -210,9 +210,9 @@ func makeSplit(p *plan, dataPath, dir string) error {
 	}
 	slices.SortFunc(attacker, func(a, b data.Record) int {
 		if a.UserID != b.UserID {
-			return cmpStr(a.UserID, b.UserID)
+			return strings.Compare(a.UserID, b.UserID)
 		}
-		return cmpStr(a.DocID, b.DocID)
+		return strings.Compare(a.DocID, b.DocID)
 	})
 	for name, recs := range map[string][]data.Record{"train.parquet": s.Train, "validation.parquet": s.Validation, "attacker.parquet": attacker} {
 		if err := data.WriteFile(filepath.Join(dir, name), recs); err != nil {
@@ -237,7 +237,7 @@ func referencePool(cfg Config, recs []data.Record) ([]data.Record, error) {
 			pool = append(pool, docs...)
 		}
 	}
-	slices.SortFunc(pool, func(a, b data.Record) int { return cmpStr(a.DocID, b.DocID) })
+	slices.SortFunc(pool, func(a, b data.Record) int { return strings.Compare(a.DocID, b.DocID) })
 	if len(pool) == 0 {
 		return nil, fmt.Errorf("model.pretrain = pool, but no user has fewer than split.min_docs = %d documents", cfg.Split.MinDocs)
 	}
@@ -245,7 +245,7 @@ func referencePool(cfg Config, recs []data.Record) ([]data.Record, error) {
 		rng := rand.New(rand.NewPCG(cfg.Seed, 0x706f6f6c))
 		rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
 		pool = pool[:limit]
-		slices.SortFunc(pool, func(a, b data.Record) int { return cmpStr(a.DocID, b.DocID) })
+		slices.SortFunc(pool, func(a, b data.Record) int { return strings.Compare(a.DocID, b.DocID) })
 	}
 	return pool, nil
 }
@@ -315,16 +315,6 @@ func OverlapSummary(r data.OverlapReport) string {
 	}
 	return s + fmt.Sprintf("; copies in validation %d (%d exact; not trained on, counted only)",
 		t.ValidationExact+t.ValidationNear, t.ValidationExact)
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func runMitigation(ctx context.Context, p *plan, spec PluginSpec, trainPath, dir string) (plugin.MitigationResponse, error) {
