@@ -459,8 +459,8 @@ func runStages(ctx context.Context, cfg Config, out, stages string, log io.Write
 		p.overlap = users.Overlap
 		fmt.Fprintf(log, "privlm: split: %s\n", OverlapSummary(*users.Overlap))
 	}
-	if cfg.Attack.Samples > users.MinAttackerSamples {
-		return nil, fmt.Errorf("experiment: attack.samples = %d, but some users have only %d attacker samples (raise split.attacker_fraction or split.min_docs, or lower attack.samples)", cfg.Attack.Samples, users.MinAttackerSamples)
+	if before := max(users.MinAttackerSamplesBeforeOverlap, users.MinAttackerSamples); cfg.Attack.Samples > before {
+		return nil, fmt.Errorf("experiment: attack.samples = %d, but the split gives some users only %d attacker samples (raise split.attacker_fraction or split.min_docs, or lower attack.samples)", cfg.Attack.Samples, before)
 	}
 	// 3. Reference: the base model, or the base adapted on the disjoint pool.
 	refInputs := []string{splitDir}
@@ -548,9 +548,17 @@ func runStages(ctx context.Context, cfg Config, out, stages string, log io.Write
 		return nil, err
 	}
 	// 6. Attacks, through one oracle shared by every attack (it caches scores).
-	requests, err := attackRequest(filepath.Join(splitDir, "attacker.parquet"), cfg.Attack.Samples, cfg.Seed)
+	requests, short, err := attackRequest(filepath.Join(splitDir, "attacker.parquet"), cfg.Attack.Samples, cfg.Seed)
 	if err != nil {
 		return nil, err
+	}
+	if short > 0 {
+		w := fmt.Sprintf("%d users have fewer than attack.samples = %d attacker samples after samples copied in the training data were dropped: they are not attacked (the population differs from runs with smaller attack.samples)", short, cfg.Attack.Samples)
+		p.warnings = append(p.warnings, w)
+		fmt.Fprintf(log, "privlm: warning: %s\n", w)
+	}
+	if len(requests.Users) < 2 {
+		return nil, fmt.Errorf("experiment: %d users have attack.samples = %d attacker samples after the overlap drop; need at least 2", len(requests.Users), cfg.Attack.Samples)
 	}
 	requests, p.scoring = cutSamples(p.tok, requests, cfg.Attack.MaxTokens)
 	p.warnings = append(p.warnings, attackedUsersWarnings(requests, users)...)

@@ -42,9 +42,12 @@ type UserInfo struct {
 type SplitInfo struct {
 	Users              map[string]UserInfo `json:"users"`
 	MinAttackerSamples int                 `json:"min_attacker_samples"`
-	Canaries           []data.Canary       `json:"canaries,omitempty"`
-	TrainDocs          int                 `json:"train_docs"`
-	ValidationDocs     int                 `json:"validation_docs"`
+	// MinAttackerSamplesBeforeOverlap is the fewest the split gave a user,
+	// before samples with copies were dropped.
+	MinAttackerSamplesBeforeOverlap int           `json:"min_attacker_samples_before_overlap"`
+	Canaries                        []data.Canary `json:"canaries,omitempty"`
+	TrainDocs                       int           `json:"train_docs"`
+	ValidationDocs                  int           `json:"validation_docs"`
 	// Overlap is what the attacker/training overlap check found.
 	Overlap *data.OverlapReport `json:"attacker_overlap,omitempty"`
 }
@@ -173,6 +176,13 @@ func makeSplit(p *plan, dataPath, dir string) error {
 	if err != nil {
 		return err
 	}
+	// The split's own attacker samples per user, before the overlap drop:
+	// attack.samples above this is a split setting problem (an error);
+	// users below it only after the drop leave the attack (pipeline).
+	minBefore := 1 << 30
+	for _, docs := range s.Attacker {
+		minBefore = min(minBefore, len(docs))
+	}
 	s.DropAttackerDocs(drop)
 	if len(s.Attacker) < 2 {
 		return fmt.Errorf("split: %d attack users are left after dropping attacker samples copied in the training data (%s); need at least 2", len(s.Attacker), OverlapSummary(overlap))
@@ -182,7 +192,7 @@ func makeSplit(p *plan, dataPath, dir string) error {
 			return err
 		}
 	}
-	info := SplitInfo{Users: map[string]UserInfo{}, Canaries: canaries, TrainDocs: len(s.Train), ValidationDocs: len(s.Validation), MinAttackerSamples: 1 << 30, Overlap: &overlap}
+	info := SplitInfo{Users: map[string]UserInfo{}, Canaries: canaries, TrainDocs: len(s.Train), ValidationDocs: len(s.Validation), MinAttackerSamples: 1 << 30, MinAttackerSamplesBeforeOverlap: minBefore, Overlap: &overlap}
 	isCanary := map[string]bool{}
 	for _, c := range canaries {
 		isCanary[c.UserID] = true
@@ -369,12 +379,14 @@ func fineTunerInputs(p *plan, trainPath, valPath string) (read, devices []string
 
 // attackRequest groups the attacker's documents by user; with samples > 0,
 // each user keeps that many, drawn from the seed.
-func attackRequest(path string, samples int, seed uint64) (plugin.AttackRequest, error) {
+// attackRequest is every user's attacker samples, m = samples of them (0:
+// all). A user with fewer than m (left so by the overlap drop) is not
+// attacked; short counts them.
+func attackRequest(path string, samples int, seed uint64) (req plugin.AttackRequest, short int, err error) {
 	recs, err := data.ReadFile(path)
 	if err != nil {
-		return plugin.AttackRequest{}, err
+		return plugin.AttackRequest{}, 0, err
 	}
-	var req plugin.AttackRequest
 	for i := 0; i < len(recs); {
 		j := i
 		var texts []string
@@ -387,10 +399,14 @@ func attackRequest(path string, samples int, seed uint64) (plugin.AttackRequest,
 			r.Shuffle(len(texts), func(a, b int) { texts[a], texts[b] = texts[b], texts[a] })
 			texts = texts[:samples]
 		}
-		req.Users = append(req.Users, plugin.UserSamples{UserID: recs[i].UserID, Texts: texts})
+		if len(texts) < samples {
+			short++
+		} else {
+			req.Users = append(req.Users, plugin.UserSamples{UserID: recs[i].UserID, Texts: texts})
+		}
 		i = j
 	}
-	return req, nil
+	return req, short, nil
 }
 
 func userSeed(u string) uint64 {
