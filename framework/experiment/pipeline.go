@@ -44,6 +44,19 @@ type plan struct {
 	overlap     *data.OverlapReport
 	scoring     ScoringInfo // how the attacker's samples were scored
 	warnings    []string    // for the output and the manifest
+	protect     []string    // the run's data paths no plugin may reach through a system-folder grant
+}
+
+// protectRun names the run's data paths for the plugin sandbox's guard
+// (plugin.Options.Protect): --out, the stages, the models, the source and
+// the plugin cache.
+func (p *plan) protectRun(out, stages string) {
+	p.protect = []string{out, stages}
+	for _, f := range []string{p.reference, p.source, p.tokenizer, plugin.BuiltinDir()} {
+		if _, err := os.Stat(f); err == nil { // names like "gpt2" are no paths
+			p.protect = append(p.protect, f)
+		}
+	}
 }
 
 // Validate checks a config and everything it names before any work: keys,
@@ -322,6 +335,7 @@ func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer)
 		return nil, err
 	}
 	p.log = log
+	p.protectRun(out, stages)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}

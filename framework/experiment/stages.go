@@ -107,6 +107,7 @@ func RunSplit(cfg Config, out string, log io.Writer) (SplitInfo, error) {
 	}
 	p.log = log
 	stages := filepath.Join(out, "stages")
+	p.protectRun(out, stages)
 	dataPath, dataHash, err := dataStage(p, stages, log)
 	if err != nil {
 		return SplitInfo{}, err
@@ -328,7 +329,7 @@ func cmpStr(a, b string) int {
 }
 
 func runMitigation(ctx context.Context, p *plan, spec PluginSpec, trainPath, dir string) (plugin.MitigationResponse, error) {
-	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{Log: p.log, Read: []string{trainPath}, Write: []string{dir}})
+	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{Log: p.log, Read: []string{trainPath}, Write: []string{dir}, Protect: p.protect})
 	if err != nil {
 		return plugin.MitigationResponse{}, err
 	}
@@ -342,7 +343,7 @@ func runMitigation(ctx context.Context, p *plan, spec PluginSpec, trainPath, dir
 func runFineTune(ctx context.Context, p *plan, trainPath, valPath string, settings map[string]string, dir string, log io.Writer) (plugin.FineTuneResponse, error) {
 	read, devices := fineTunerInputs(p, trainPath, valPath)
 	c, err := plugin.Open(p.plugins[p.cfg.FineTuner], plugin.Options{Timeout: 72 * time.Hour, Log: log,
-		Read: read, Write: []string{dir}, Devices: devices})
+		Read: read, Write: []string{dir}, Devices: devices, Protect: p.protect})
 	if err != nil {
 		return plugin.FineTuneResponse{}, err
 	}
@@ -430,7 +431,7 @@ func newOracle(p *plan, target string) (*oracle.LM, error) {
 }
 
 func runAttack(ctx context.Context, p *plan, spec PluginSpec, o *oracle.LM, req plugin.AttackRequest) (plugin.AttackResponse, error) {
-	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{Log: p.log})
+	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{Log: p.log, Protect: p.protect})
 	if err != nil {
 		return plugin.AttackResponse{}, err
 	}

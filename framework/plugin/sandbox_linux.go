@@ -294,6 +294,11 @@ func pluginCmd(binary, dir string, opts Options) (*exec.Cmd, Isolation, error) {
 		return cmd, iso, nil
 	}
 	c := probeSandbox()
+	if c.abi > 0 { // without Landlock every path is readable anyway (and said so)
+		if err := checkProtected(append([]string{dir}, opts.Protect...)); err != nil {
+			return nil, Isolation{}, err
+		}
+	}
 	spec := shimSpec{Binary: binary, Dir: dir, Landlock: c.abi > 0}
 	for _, p := range opts.Read {
 		abs, err := filepath.Abs(p)
@@ -325,6 +330,41 @@ func pluginCmd(binary, dir string, opts Options) (*exec.Cmd, Isolation, error) {
 		PIDNS: c.flags&syscall.CLONE_NEWPID != 0, Env: "scrubbed"}
 	warnDegraded(iso, c.why)
 	return cmd, iso, nil
+}
+
+// checkProtected refuses data paths that lie under a system folder or file
+// every sandboxed plugin may read (systemDirs, systemFiles): such a grant
+// would hand the run's data to any attack plugin. Paths are compared
+// absolute and with symlinks resolved (as far as they exist) on both sides.
+func checkProtected(paths []string) error {
+	var granted []string
+	for _, g := range append(append([]string{}, systemDirs...), systemFiles...) {
+		granted = append(granted, g)
+		if r, err := filepath.EvalSymlinks(g); err == nil && r != g {
+			granted = append(granted, r)
+		}
+	}
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return err
+		}
+		forms := []string{abs}
+		if r, err := filepath.EvalSymlinks(abs); err == nil && r != abs {
+			forms = append(forms, r)
+		}
+		for _, f := range forms {
+			for _, g := range granted {
+				if f == g || strings.HasPrefix(f, g+string(filepath.Separator)) {
+					return fmt.Errorf("plugin sandbox: the run's path %s lies under %s, which every plugin may read; move it (--out, models, PRIVLM_CACHE, TMPDIR) outside %v", p, g, systemDirs)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // killGroup kills the plugin's process group: the plugin and whatever it
