@@ -391,6 +391,9 @@ func runOnce(ctx context.Context, cfg Config, out, stages string, log io.Writer)
 			return nil, err
 		}
 		if resp.TrainPath != "" {
+			if err := checkStageFile(resp.TrainPath, dir); err != nil {
+				return nil, fmt.Errorf("experiment: mitigation %s returned train_path: %w", spec.Name, err)
+			}
 			trainPath = resp.TrainPath
 		}
 		for k, v := range resp.Settings {
@@ -593,4 +596,38 @@ func samplesOf(req plugin.AttackRequest, user string) int {
 		}
 	}
 	return 0
+}
+
+// checkStageFile accepts a path a plugin returned only if it is a regular
+// file inside the plugin's stage directory dir (symlinks resolved): a
+// mitigation must not point fine-tuning at another stage's or the host's
+// files.
+func checkStageFile(path, dir string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	realDir, err := filepath.EvalSymlinks(absDir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	if !strings.HasPrefix(real, realDir+string(filepath.Separator)) {
+		return fmt.Errorf("%s is not inside the stage directory %s", path, dir)
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	return nil
 }
