@@ -108,6 +108,14 @@ func RunSplit(cfg Config, out string, log io.Writer) (SplitInfo, error) {
 	p.log = log
 	stages := filepath.Join(out, "stages")
 	p.protectRun(out, stages)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return SplitInfo{}, err
+	}
+	unlock, err := lockDir(out)
+	if err != nil {
+		return SplitInfo{}, err
+	}
+	defer unlock()
 	dataPath, dataHash, err := dataStage(p, stages, log)
 	if err != nil {
 		return SplitInfo{}, err

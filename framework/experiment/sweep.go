@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -74,6 +75,16 @@ func RunPoints(ctx context.Context, base Config, points []Point, out string, log
 			return nil, fmt.Errorf("sweep point %s: %w", p, err)
 		}
 	}
+	// The points' runs and the sweep's results are written under one hold
+	// of --out's lock.
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	unlock, err := lockDir(out)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	var all []MetricsRow
 	var scores []ScoreRow
 	for i, c := range cfgs {
