@@ -142,6 +142,9 @@ func Validate(cfg Config) (*plan, error) {
 			return fail("plugins", err)
 		}
 	}
+	// Info name (per kind) -> the binary that claims it: two different
+	// binaries with one name would share stages and labels.
+	claimed := map[string]string{}
 	check := func(key string, spec PluginSpec, kind plugin.Kind) error {
 		path, err := plugin.Find(spec.Name, plugin.Dirs()...)
 		if err != nil {
@@ -167,6 +170,10 @@ func Validate(cfg Config) (*plan, error) {
 		if err != nil {
 			return fmt.Errorf("plugin %s: %w", spec.Name, err)
 		}
+		if other, ok := claimed[string(kind)+"/"+name]; ok && other != path {
+			return fmt.Errorf("plugins %s and %s both call themselves %s %q: their stages and labels would mix; rename one", other, path, kind, c.Info().Name)
+		}
+		claimed[string(kind)+"/"+name] = path
 		p.names[spec.Name], p.isolation[name] = name, c.Isolation()
 		return nil
 	}
