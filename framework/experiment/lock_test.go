@@ -82,3 +82,51 @@ func TestSecondRunOnOneOutFails(t *testing.T) {
 	}
 	unlock()
 }
+
+// TestRunSplitTakesTheLock: privlm split writes stages and cleans stale
+// temporaries, so it too refuses an --out another run holds.
+func TestRunSplitTakesTheLock(t *testing.T) {
+	shareddata.Path(t, "models/stories260K.bin")
+	out := t.TempDir()
+	helper := holdLock(t, out)
+	c := Default()
+	c.Name = "locked-split"
+	for _, kv := range []string{"dataset.name=shakespeare", "split.max_users=20"} {
+		k, v, _ := strings.Cut(kv, "=")
+		if err := c.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := RunSplit(c, out, nil)
+	want := fmt.Sprintf("is in use by another privlm run (pid %d", helper.Process.Pid)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("split: %v, want an error containing %q", err, want)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 1 || entries[0].Name() != lockFileName {
+		t.Errorf("the refused split wrote into --out: %v", entries)
+	}
+}
+
+// TestLockIsReentrantInProcess: a sweep or repeats run holds its folder's
+// lock while its runs take it again; the lock is free only after the last
+// hold is released.
+func TestLockIsReentrantInProcess(t *testing.T) {
+	dir := t.TempDir()
+	outer, err := lockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := lockDir(dir)
+	if err != nil {
+		t.Fatalf("second hold in one process: %v", err)
+	}
+	inner()
+	inner() // idempotent: does not release the outer hold
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelper$")
+	cmd.Env = append(os.Environ(), "PRIVLM_LOCK_HELPER="+dir)
+	if b, _ := cmd.Output(); !strings.Contains(string(b), "in use") {
+		t.Fatalf("another process took the lock while the outer hold is held: %q", b)
+	}
+	outer()
+	holdLock(t, dir) // free now
+}

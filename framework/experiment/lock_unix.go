@@ -8,9 +8,23 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
+
+// held counts this process's holds per locked directory: a sweep or a
+// repeats run holds its directory's lock around the runs it starts, which
+// take it again (flock would refuse a second open file of one process).
+var (
+	heldMu sync.Mutex
+	held   = map[string]*heldLock{}
+)
+
+type heldLock struct {
+	f     *os.File
+	count int
+}
 
 // lockFileName is the lock a run holds on its directory.
 const lockFileName = ".privlm.lock"
@@ -21,6 +35,16 @@ const lockFileName = ".privlm.lock"
 // of a second run names. Stages, stale-temp cleanup and results are written
 // only under this lock.
 func lockDir(dir string) (unlock func(), err error) {
+	key, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	heldMu.Lock()
+	defer heldMu.Unlock()
+	if h := held[key]; h != nil {
+		h.count++
+		return releaser(key, h), nil
+	}
 	path := filepath.Join(dir, lockFileName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -41,7 +65,24 @@ func lockDir(dir string) (unlock func(), err error) {
 	if err := f.Truncate(0); err == nil {
 		fmt.Fprintf(f, "%d\n", os.Getpid())
 	}
-	return func() { f.Close() }, nil
+	h := &heldLock{f: f, count: 1}
+	held[key] = h
+	return releaser(key, h), nil
+}
+
+// releaser is one hold's unlock (idempotent); the last closes the file.
+func releaser(key string, h *heldLock) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			heldMu.Lock()
+			defer heldMu.Unlock()
+			if h.count--; h.count == 0 {
+				delete(held, key)
+				h.f.Close()
+			}
+		})
+	}
 }
 
 // lockStage takes an exclusive flock on path (a stage directory's lock

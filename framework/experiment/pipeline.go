@@ -44,6 +44,24 @@ type plan struct {
 	overlap     *data.OverlapReport
 	scoring     ScoringInfo // how the attacker's samples were scored
 	warnings    []string    // for the output and the manifest
+	protect     []string    // the run's data paths no plugin may reach through a system-folder grant
+}
+
+// protectRun names the run's data paths for the plugin sandbox's guard
+// (plugin.Options.Protect): --out, the stages, the models, the source and
+// the plugin cache.
+func (p *plan) protectRun(out, stages string) {
+	p.protect = nil
+	for _, f := range []string{out, stages} {
+		if f != "" { // a shared-stages run has no out
+			p.protect = append(p.protect, f)
+		}
+	}
+	for _, f := range []string{p.reference, p.source, p.tokenizer, plugin.BuiltinDir()} {
+		if _, err := os.Stat(f); err == nil { // names like "gpt2" are no paths
+			p.protect = append(p.protect, f)
+		}
+	}
 }
 
 // Validate checks a config and everything it names before any work: keys,
@@ -129,6 +147,9 @@ func Validate(cfg Config) (*plan, error) {
 			return fail("plugins", err)
 		}
 	}
+	// Info name (per kind) -> the binary that claims it: two different
+	// binaries with one name would share stages and labels.
+	claimed := map[string]string{}
 	check := func(key string, spec PluginSpec, kind plugin.Kind) error {
 		path, err := plugin.Find(spec.Name, plugin.Dirs()...)
 		if err != nil {
@@ -154,6 +175,10 @@ func Validate(cfg Config) (*plan, error) {
 		if err != nil {
 			return fmt.Errorf("plugin %s: %w", spec.Name, err)
 		}
+		if other, ok := claimed[string(kind)+"/"+name]; ok && other != path {
+			return fmt.Errorf("plugins %s and %s both call themselves %s %q: their stages and labels would mix; rename one", other, path, kind, c.Info().Name)
+		}
+		claimed[string(kind)+"/"+name] = path
 		p.names[spec.Name], p.isolation[name] = name, c.Isolation()
 		return nil
 	}
@@ -434,6 +459,7 @@ func runStages(ctx context.Context, cfg Config, out, stages string, log io.Write
 		return nil, err
 	}
 	p.log = log
+	p.protectRun(out, stages)
 	if !sharedOnly {
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			return nil, err
@@ -516,6 +542,9 @@ func runStages(ctx context.Context, cfg Config, out, stages string, log io.Write
 			return nil, err
 		}
 		if resp.TrainPath != "" {
+			if err := checkStageFile(resp.TrainPath, dir); err != nil {
+				return nil, fmt.Errorf("experiment: mitigation %s returned train_path: %w", spec.Name, err)
+			}
 			trainPath = resp.TrainPath
 		}
 		trainDir = dir
@@ -704,4 +733,38 @@ func samplesOf(req plugin.AttackRequest, user string) int {
 		}
 	}
 	return 0
+}
+
+// checkStageFile accepts a path a plugin returned only if it is a regular
+// file inside the plugin's stage directory dir (symlinks resolved): a
+// mitigation must not point fine-tuning at another stage's or the host's
+// files.
+func checkStageFile(path, dir string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	realDir, err := filepath.EvalSymlinks(absDir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	if !strings.HasPrefix(real, realDir+string(filepath.Separator)) {
+		return fmt.Errorf("%s is not inside the stage directory %s", path, dir)
+	}
+	fi, err := os.Stat(real)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -39,6 +40,16 @@ func run(ctx context.Context, cfg Config, out, stages string, log io.Writer) (*R
 	if _, err := Validate(cfg); err != nil {
 		return nil, err
 	}
+	// The seeds' runs and the pooled results below are written under one
+	// hold of the stages folder's lock.
+	if err := os.MkdirAll(filepath.Dir(stages), 0o755); err != nil {
+		return nil, err
+	}
+	unlock, err := lockDir(filepath.Dir(stages))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	start := time.Now()
 	var all *Result
 	var scores []ScoreRow

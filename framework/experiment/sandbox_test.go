@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/privlm/privlm/framework/experiment"
@@ -37,6 +38,11 @@ func (s *syncBuffer) String() string {
 
 var spyProbes = []string{"read-train", "read-checkpoint", "read-home", "read-host-cmdline", "host-env", "tcp-connect"}
 
+// spyProcessProbes are what the plugin process inherits; they must be
+// denied in the sandbox (the control run needs none of them to succeed:
+// as non-root there are no capabilities to leak).
+var spyProcessProbes = []string{"host-stdin", "host-session", "inherited-fd", "capabilities"}
+
 // spyResults reads the spy's "SPY probe=NAME result=R" lines.
 func spyResults(t *testing.T, log string) map[string]string {
 	t.Helper()
@@ -44,7 +50,7 @@ func spyResults(t *testing.T, log string) map[string]string {
 	for _, m := range regexp.MustCompile(`SPY probe=(\S+) result=(\S+)`).FindAllStringSubmatch(log, -1) {
 		got[m[1]] = m[2]
 	}
-	for _, p := range spyProbes {
+	for _, p := range append(append([]string{}, spyProbes...), spyProcessProbes...) {
 		if got[p] == "" {
 			t.Fatalf("the spy did not report probe %s; log:\n%s", p, log)
 		}
@@ -74,6 +80,28 @@ func TestSpyAttackIsConfined(t *testing.T) {
 	t.Setenv("HOME", home)
 	canary := fmt.Sprintf("canary-%d", os.Getpid())
 	t.Setenv("PRIVLM_SPY_CANARY", canary)
+	// The host's stdin is a pipe the user feeds (go-plugin hands os.Stdin to
+	// the plugin), and the host holds a descriptor on a secret opened without
+	// O_CLOEXEC.
+	stdinR, stdinW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdinW.Close()
+	defer stdinR.Close()
+	stdinW.WriteString("typed by the user " + canary + "\n")
+	oldStdin := os.Stdin
+	os.Stdin = stdinR
+	defer func() { os.Stdin = oldStdin }()
+	fdSecret := filepath.Join(home, "fd-secret.txt")
+	if err := os.WriteFile(fdSecret, []byte(canary), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	leakyFD, err := syscall.Open(fdSecret, syscall.O_RDONLY, 0) // no O_CLOEXEC
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(leakyFD)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -167,8 +195,9 @@ func TestSpyAttackIsConfined(t *testing.T) {
 	if _, err := experiment.Run(context.Background(), c, out, &log2); err != nil {
 		t.Fatalf("control run: %v\nlog:\n%s", err, log2.String())
 	}
-	for p, r := range spyResults(t, log2.String()) {
-		if r != "ok" {
+	control := spyResults(t, log2.String())
+	for _, p := range append([]string{"host-stdin", "inherited-fd"}, spyProbes...) {
+		if r := control[p]; r != "ok" {
 			t.Errorf("unsandboxed spy: probe %s %s, want ok (the probe cannot detect a leak)", p, r)
 		}
 	}

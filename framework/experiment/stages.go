@@ -109,7 +109,17 @@ func RunSplit(cfg Config, out string, log io.Writer) (SplitInfo, error) {
 		return SplitInfo{}, err
 	}
 	p.log = log
-	pl := newPipeline(filepath.Join(out, "stages"), log)
+	stages := filepath.Join(out, "stages")
+	p.protectRun(out, stages)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return SplitInfo{}, err
+	}
+	unlock, err := lockDir(out)
+	if err != nil {
+		return SplitInfo{}, err
+	}
+	defer unlock()
+	pl := newPipeline(stages, log)
 	dataPath, dataHash, dataDir, err := dataStage(p, pl)
 	if err != nil {
 		return SplitInfo{}, err
@@ -328,7 +338,7 @@ func OverlapSummary(r data.OverlapReport) string {
 }
 
 func runMitigation(ctx context.Context, p *plan, spec PluginSpec, trainPath, dir string) (plugin.MitigationResponse, error) {
-	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{Log: p.log, Read: []string{trainPath}, Write: []string{dir}})
+	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{Log: p.log, Read: []string{trainPath}, Write: []string{dir}, Protect: p.protect})
 	if err != nil {
 		return plugin.MitigationResponse{}, err
 	}
@@ -342,7 +352,7 @@ func runMitigation(ctx context.Context, p *plan, spec PluginSpec, trainPath, dir
 func runFineTune(ctx context.Context, p *plan, trainPath, valPath string, settings map[string]string, dir string, log io.Writer) (plugin.FineTuneResponse, error) {
 	read, devices := fineTunerInputs(p, trainPath, valPath)
 	c, err := plugin.Open(p.plugins[p.cfg.FineTuner], plugin.Options{Timeout: 72 * time.Hour, Log: log,
-		Read: read, Write: []string{dir}, Devices: devices})
+		Read: read, Write: []string{dir}, Devices: devices, Protect: p.protect})
 	if err != nil {
 		return plugin.FineTuneResponse{}, err
 	}
@@ -436,7 +446,7 @@ func newOracle(p *plan, target string) (*oracle.LM, error) {
 }
 
 func runAttack(ctx context.Context, p *plan, spec PluginSpec, o *oracle.LM, req plugin.AttackRequest) (plugin.AttackResponse, error) {
-	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{Log: p.log})
+	c, err := plugin.Open(p.plugins[spec.Name], plugin.Options{Log: p.log, Protect: p.protect})
 	if err != nil {
 		return plugin.AttackResponse{}, err
 	}

@@ -12,6 +12,7 @@ package oracle
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/privlm/privlm/framework/data"
 	"github.com/privlm/privlm/framework/lm"
@@ -21,11 +22,17 @@ import (
 
 // LM answers with privlm language models. It caches per-token scores, so
 // several attacks over the same samples score each text once per model.
+// It is safe for concurrent use (the plugin broker's gRPC server hands it
+// a plugin's concurrent requests): one call at a time reads and fills the
+// cache and counts (scoring is serialised in lm.Scorer anyway).
 type LM struct {
-	tok                  tokenizer.Tokenizer
-	target, reference    *lm.Scorer
-	window               int
-	cache                map[plugin.Model]map[string][]float64
+	tok               tokenizer.Tokenizer
+	target, reference *lm.Scorer
+	window            int
+	mu                sync.Mutex // guards cache, Calls, TextsAnswered
+	cache             map[plugin.Model]map[string][]float64
+	// Calls and TextsAnswered count the answered calls and texts; read them
+	// only when no call is in flight.
 	Calls, TextsAnswered int
 }
 
@@ -74,6 +81,8 @@ func (o *LM) LogLikelihood(ctx context.Context, model plugin.Model, texts []stri
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	cache := o.cache[model]
 	if cache == nil {
 		cache = map[string][]float64{}

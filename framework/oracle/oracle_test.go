@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/privlm/privlm/framework/attack"
@@ -283,6 +284,59 @@ func TestWindowsAreTrainingWindows(t *testing.T) {
 				if !slices.Equal(got[k], want[k]) {
 					t.Fatalf("seq_len %d, text %d: window %d differs from training's", seqLen, i, k)
 				}
+			}
+		}
+	}
+}
+
+// TestConcurrentCalls: the broker's gRPC server calls the oracle from
+// several goroutines at once; the answers equal sequential ones and the
+// counters count every call (run with -race to see the cache guarded).
+func TestConcurrentCalls(t *testing.T) {
+	target, ref, tok := models(t)
+	o, err := New(target, ref, tok, 32, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"Once upon a time.", "The cat sat.", "A big red ball.", "Lily was happy."}
+	const n = 8
+	got := make([][]plugin.SequenceScore, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			model := plugin.Target
+			if i%2 == 1 {
+				model = plugin.Reference
+			}
+			got[i], errs[i] = o.LogLikelihood(context.Background(), model, []string{texts[i%len(texts)], texts[(i+1)%len(texts)]}, false)
+		}()
+	}
+	wg.Wait()
+	if o.Calls != n || o.TextsAnswered != 2*n {
+		t.Errorf("counted %d calls, %d texts; want %d, %d", o.Calls, o.TextsAnswered, n, 2*n)
+	}
+	seq, err := New(target, ref, tok, 32, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		model := plugin.Target
+		if i%2 == 1 {
+			model = plugin.Reference
+		}
+		want, err := seq.LogLikelihood(context.Background(), model, []string{texts[i%len(texts)], texts[(i+1)%len(texts)]}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range want {
+			if got[i][j].LogLik != want[j].LogLik || got[i][j].NumTokens != want[j].NumTokens {
+				t.Errorf("call %d text %d: concurrent %+v, sequential %+v", i, j, got[i][j], want[j])
 			}
 		}
 	}

@@ -24,19 +24,34 @@
 //   - cannot bind or connect TCP sockets (Landlock ABI >= 4) and runs in a new,
 //     empty network namespace (no interface but a down loopback);
 //   - runs in a new PID namespace (it is PID 1 and sees no host process by
-//     PID; /proc is denied anyway) and in its own process group, all of which
-//     dies with it and with the host (Pdeathsig);
+//     PID; /proc is denied anyway) and in its own session and process group
+//     (no controlling terminal: it cannot read or inject keystrokes into the
+//     user's terminal), all of which dies with it and with the host
+//     (Pdeathsig);
+//   - gets /dev/null as stdin (go-plugin would hand it the host's), and no
+//     descriptor of the host but stdout and stderr (all fds >= 3 are closed
+//     before exec, even ones the host opened without O_CLOEXEC);
+//   - has no capabilities (bounding, ambient, inheritable, permitted and
+//     effective sets emptied before exec; no_new_privs keeps setuid binaries
+//     from restoring them), also when the host runs as root;
 //   - cannot signal processes or reach abstract unix sockets outside its
 //     Landlock domain (ABI >= 6);
 //   - gets a scrubbed environment: go-plugin's variables, TMPDIR, HOME, PATH,
 //     the GOMLX_*, GOPJRT_*, XLA_FLAGS, CUDA_VISIBLE_DEVICES and
 //     NVIDIA_VISIBLE_DEVICES of the host, and Options.Env.
 //
+// Because the system folders above are readable by every plugin, Open
+// refuses (fail closed, naming the path) to start a sandboxed plugin when one
+// of the run's data paths (Options.Protect: --out, stages, models, the
+// dataset source, the plugin cache) or the plugin's own temporary directory
+// lies under one of them (e.g. a container's WORKDIR /usr/src/app).
+//
 // Not enforced: connecting to pathname unix sockets (the broker's oracle
 // socket needs it; Landlock ABI < 9 cannot restrict it, so a plugin that
-// guesses the path of another host socket may connect to it); UDP on kernels
-// without a network namespace; reading world-readable system directories
-// listed above; CPU, memory and time (only the per-call deadline); covert
+// guesses the path of another host socket may connect to it; this kernel
+// offers ABI 7); UDP on kernels without a network namespace; reading the
+// system directories listed above; for XLA fine-tuners, /proc, /sys and
+// /dev/shm (read, resp. read-write: PJRT needs them); CPU, memory and time (only the per-call deadline); covert
 // channels through timing. Client.Isolation says what each process got
 // (Sandbox, LandlockABI, NetNS, PIDNS, Env) and experiment manifests record
 // it as plugin_isolation. Where a protection is unavailable (no Landlock,

@@ -46,6 +46,11 @@ type Options struct {
 	// Devices lists device files (read-write, with ioctl) and directories
 	// (read-write) a fine-tuner on an accelerator needs (/dev/nvidia*).
 	Devices []string
+	// Protect lists the run's data paths (its output and stage folders,
+	// models, caches): a sandboxed plugin is refused, naming the path, if
+	// one of them lies under a system folder every plugin may read (/usr,
+	// /lib, ...; e.g. a container's WORKDIR /usr/src/app).
+	Protect []string
 }
 
 // Client is the host's handle on a running plugin. It is safe for

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -112,6 +114,15 @@ func runShim() {
 	if err := os.Chdir(s.Dir); err != nil {
 		fail(err)
 	}
+	// Capabilities, the bounding set and Landlock are per thread: this
+	// thread does all of them and then execs.
+	runtime.LockOSThread()
+	if err := nullStdin(); err != nil {
+		fail(fmt.Errorf("stdin: %w", err))
+	}
+	if err := dropCapabilities(); err != nil {
+		fail(fmt.Errorf("capabilities: %w", err))
+	}
 	if s.Landlock {
 		rules, err := sandboxRules(s)
 		if err != nil {
@@ -121,7 +132,51 @@ func runShim() {
 			fail(fmt.Errorf("landlock: %w", err))
 		}
 	}
+	// Nothing the host opened without O_CLOEXEC reaches the plugin: go-plugin
+	// needs only stdout and stderr (its socket it creates itself).
+	if err := unix.CloseRange(3, ^uint(0), 0); err != nil {
+		fail(fmt.Errorf("closing inherited descriptors: %w", err))
+	}
 	fail(syscall.Exec(s.Binary, []string{s.Binary}, os.Environ()))
+}
+
+// nullStdin puts /dev/null on fd 0: go-plugin hands the plugin the host's
+// stdin (a terminal or a pipe the user feeds).
+func nullStdin() error {
+	fd, err := unix.Open("/dev/null", unix.O_RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	if fd != 0 {
+		defer unix.Close(fd)
+		return unix.Dup2(fd, 0)
+	}
+	return nil
+}
+
+// dropCapabilities empties this thread's bounding, ambient, inheritable,
+// permitted and effective capability sets, so that the exec'd plugin has
+// none even when the host runs as root (no user namespace then), and
+// no_new_privs (set before Landlock) keeps setuid binaries from giving them
+// back.
+func dropCapabilities() error {
+	last := 63
+	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			last = n
+		}
+	}
+	for c := 0; c <= last; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("dropping capability %d from the bounding set: %w", c, err)
+		}
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
+		return fmt.Errorf("clearing ambient capabilities: %w", err)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	return unix.Capset(&hdr, &data[0])
 }
 
 // restrictThisThread enforces the rules on the calling OS thread only, which
@@ -170,10 +225,12 @@ var (
 // nsAttr is the SysProcAttr that starts a child in the namespaces of flags
 // (with a user namespace mapping this uid when not root).
 func nsAttr(flags uintptr) *syscall.SysProcAttr {
-	// Setpgid: the plugin and anything it starts form one process group,
-	// which killGroup stops (without a PID namespace, a child that keeps the
-	// plugin's stdout open would otherwise outlive it and hang go-plugin).
-	a := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Cloneflags: flags, Setpgid: true}
+	// Setsid: the plugin leads a new session without a controlling terminal
+	// (no reading or injecting keystrokes into the user's shell via TIOCSTI)
+	// and a new process group, which killGroup stops (without a PID
+	// namespace, a child that keeps the plugin's stdout open would otherwise
+	// outlive it and hang go-plugin).
+	a := &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Cloneflags: flags, Setsid: true}
 	if flags != 0 && os.Geteuid() != 0 {
 		a.Cloneflags |= syscall.CLONE_NEWUSER
 		a.UidMappings = []syscall.SysProcIDMap{{ContainerID: os.Geteuid(), HostID: os.Geteuid(), Size: 1}}
@@ -237,6 +294,11 @@ func pluginCmd(binary, dir string, opts Options) (*exec.Cmd, Isolation, error) {
 		return cmd, iso, nil
 	}
 	c := probeSandbox()
+	if c.abi > 0 { // without Landlock every path is readable anyway (and said so)
+		if err := checkProtected(append([]string{dir}, opts.Protect...)); err != nil {
+			return nil, Isolation{}, err
+		}
+	}
 	spec := shimSpec{Binary: binary, Dir: dir, Landlock: c.abi > 0}
 	for _, p := range opts.Read {
 		abs, err := filepath.Abs(p)
@@ -268,6 +330,41 @@ func pluginCmd(binary, dir string, opts Options) (*exec.Cmd, Isolation, error) {
 		PIDNS: c.flags&syscall.CLONE_NEWPID != 0, Env: "scrubbed"}
 	warnDegraded(iso, c.why)
 	return cmd, iso, nil
+}
+
+// checkProtected refuses data paths that lie under a system folder or file
+// every sandboxed plugin may read (systemDirs, systemFiles): such a grant
+// would hand the run's data to any attack plugin. Paths are compared
+// absolute and with symlinks resolved (as far as they exist) on both sides.
+func checkProtected(paths []string) error {
+	var granted []string
+	for _, g := range append(append([]string{}, systemDirs...), systemFiles...) {
+		granted = append(granted, g)
+		if r, err := filepath.EvalSymlinks(g); err == nil && r != g {
+			granted = append(granted, r)
+		}
+	}
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return err
+		}
+		forms := []string{abs}
+		if r, err := filepath.EvalSymlinks(abs); err == nil && r != abs {
+			forms = append(forms, r)
+		}
+		for _, f := range forms {
+			for _, g := range granted {
+				if f == g || strings.HasPrefix(f, g+string(filepath.Separator)) {
+					return fmt.Errorf("plugin sandbox: the run's path %s lies under %s, which every plugin may read; move it (--out, models, PRIVLM_CACHE, TMPDIR) outside %v", p, g, systemDirs)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // killGroup kills the plugin's process group: the plugin and whatever it

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/privlm/privlm/framework/plugin"
+	"golang.org/x/sys/unix"
 )
 
 type spy struct{ cfg plugin.Config }
@@ -89,6 +90,61 @@ func (s *spy) probe() {
 		conn.Close()
 	}
 	report("tcp-connect", err)
+	s.probeProcess(canary)
+}
+
+// probeProcess checks what the process itself inherited: the host's stdin,
+// a terminal session, descriptors the host opened without O_CLOEXEC, and
+// capabilities.
+func (s *spy) probeProcess(canary string) {
+	var st unix.Stat_t
+	err := unix.Fstat(0, &st)
+	if err == nil {
+		if st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == unix.Mkdev(1, 3) {
+			err = fmt.Errorf("stdin is /dev/null")
+		} else {
+			err = nil
+		}
+	}
+	report("host-stdin", err)
+	// A session leader of its own session has no controlling terminal
+	// (it never opened one); anything else shares the host's session.
+	sid, err := unix.Getsid(0)
+	if err == nil && sid == unix.Getpid() {
+		if f, terr := os.Open("/dev/tty"); terr != nil {
+			err = fmt.Errorf("own session %d, /dev/tty: %v", sid, terr)
+		} else {
+			f.Close()
+		}
+	} else if err == nil {
+		err = nil // in the host's (or a foreign) session
+	}
+	report("host-session", err)
+	err = fmt.Errorf("no inherited descriptor holds the canary")
+	buf := make([]byte, 256)
+	for fd := 3; fd < 1024; fd++ {
+		if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+			continue
+		}
+		if n, rerr := unix.Pread(fd, buf, 0); rerr == nil && strings.Contains(string(buf[:n]), canary) {
+			err = nil
+		}
+	}
+	report("inherited-fd", err)
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	err = unix.Capget(&hdr, &data[0])
+	if err == nil {
+		held := data[0].Effective|data[1].Effective|data[0].Permitted|data[1].Permitted|data[0].Inheritable|data[1].Inheritable != 0
+		for c := 0; c < 64 && !held; c++ {
+			r, _ := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0)
+			held = r == 1
+		}
+		if !held {
+			err = fmt.Errorf("no capabilities (effective, permitted, inheritable, bounding)")
+		}
+	}
+	report("capabilities", err)
 }
 
 func (s *spy) Score(ctx context.Context, req plugin.AttackRequest, oracle plugin.Oracle) (plugin.AttackResponse, error) {
