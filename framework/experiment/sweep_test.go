@@ -48,8 +48,10 @@ func TestSweep(t *testing.T) {
 		t.Errorf("finetune stages %v, want one shared by the points", ft)
 	}
 	scores, err := data.ReadParquet[experiment.ScoreRow](filepath.Join(out, "sweep_scores.parquet"))
-	if err != nil || len(scores) != 2*int(rows[0].NUsers) || scores[0].ExperimentID != "sweep/attack.samples=1" {
-		t.Fatalf("sweep_scores.parquet: %d rows (want %d), %v", len(scores), 2*rows[0].NUsers, err)
+	// One row per attacked user and point (a user the overlap drop left with
+	// one sample is not attacked at attack.samples = 2).
+	if err != nil || len(scores) != int(rows[0].NUsers+rows[1].NUsers) || scores[0].ExperimentID != "sweep/attack.samples=1" {
+		t.Fatalf("sweep_scores.parquet: %d rows (want %d), %v", len(scores), rows[0].NUsers+rows[1].NUsers, err)
 	}
 	if got := experiment.PointValue(rows[1].ExperimentID, "attack.samples"); got != 2 {
 		t.Errorf("PointValue = %v, want 2", got)
