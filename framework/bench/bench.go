@@ -37,6 +37,11 @@ var Presets = map[string]Preset{
 	"stories260k": {lm.Stories260K, 16, 128},
 	"stories15m":  {Stories15M, 8, 256},
 	"llama-125m":  {lm.Llama125M, 4, 256},
+	// The user inference paper's families (PAPERS.md section 1): shapes
+	// only, privlm side (pytorch_llama.py has Llama's block alone).
+	"gpt-neo-125m": {lm.GPTNeo125M, 4, 256},
+	"pythia-160m":  {lm.Pythia160M, 4, 256},
+	"opt-125m":     {lm.OPT125M, 4, 256},
 }
 
 // PresetNames lists Presets in order of size.
@@ -124,9 +129,9 @@ const FLOPFormula = "PaLM app. B: train 6*N + 12*L*d*T per token, score 2*N + 4*
 func MatmulParams(c lm.Config) int {
 	hd := c.Dim / c.Heads
 	attn := c.Dim*c.Heads*hd + 2*c.Dim*c.KVHeads*hd + c.Heads*hd*c.Dim
-	mlp := 3 * c.Dim * c.HiddenDim // Llama: SwiGLU w1, w2, w3
-	if c.Arch == lm.GPT2 {
-		mlp = 2 * c.Dim * c.HiddenDim
+	mlp := 2 * c.Dim * c.HiddenDim // GPT-2, GPT-Neo, GPT-NeoX, OPT: fc and proj
+	if c.Arch == lm.Llama {
+		mlp = 3 * c.Dim * c.HiddenDim // SwiGLU w1, w2, w3
 	}
 	return c.Layers*(attn+mlp) + c.Dim*c.VocabSize
 }

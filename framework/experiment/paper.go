@@ -1,5 +1,12 @@
 package experiment
 
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
 // The user inference paper: Kandpal, Pillutla, Oprea, Kairouz,
 // Choquette-Choo, Xu, "User Inference Attacks on Large Language Models"
 // (arXiv:2310.09266, EMNLP 2024). Every number here is transcribed in
@@ -49,6 +56,40 @@ type PaperRow struct {
 	NMembers       int64    `parquet:"n_members" json:"n_members"`
 	NNonMembers    int64    `parquet:"n_non_members" json:"n_non_members"`
 	PaperNote      string   `parquet:"paper_note" json:"paper_note"`
+	// Reproduces is the paper's finding on this dataset, user inference
+	// above chance: "yes" when our interval lies above 0.5, "no" when it
+	// does not, "not comparable" for a dataset the paper does not use. Why
+	// gives the reason (see AboveChance).
+	Reproduces string `parquet:"reproduces" json:"reproduces"`
+	Why        string `parquet:"why" json:"why"`
+}
+
+// Verdicts of a reproduction.
+const (
+	Reproduced    = "yes"
+	NotReproduced = "no"
+	NotComparable = "not comparable"
+)
+
+// AboveChance judges the finding "user inference AUROC is above chance"
+// from an AUROC interval over n members and non-members: yes when the
+// interval's lower end is above 0.5, else no, with the reason in words.
+// The paper's AUROC (nil: not in the paper) only makes the verdict "not
+// comparable" and enters the reason; our value is not expected to match
+// it (PAPERS.md section 1: GPT-Neo 125M, 10 epochs, users with 20-150+
+// documents).
+func AboveChance(auroc, lo, hi float64, members, nonMembers int64, paper *float64) (verdict, why string) {
+	ci := fmt.Sprintf("%.3f [%.3f, %.3f] over %d members and %d non-members", auroc, lo, hi, members, nonMembers)
+	switch {
+	case paper == nil:
+		return NotComparable, "dataset not in the paper; ours " + ci
+	case lo > 0.5:
+		return Reproduced, fmt.Sprintf("above chance as in the paper (%.3f): ours %s", *paper, ci)
+	case hi < 0.5:
+		return NotReproduced, fmt.Sprintf("below chance, against the paper's %.3f: ours %s", *paper, ci)
+	default:
+		return NotReproduced, fmt.Sprintf("interval includes chance, against the paper's %.3f: ours %s; too weak a signal for this many users at this model size", *paper, ci)
+	}
 }
 
 // ComparePaper picks the headline (non_canary) user inference rows of a
@@ -64,9 +105,79 @@ func ComparePaper(dataset string, rows []MetricsRow) []PaperRow {
 		if !ok {
 			f.Note = "not in the paper"
 		}
+		verdict, why := AboveChance(r.AUROC, r.AUROCLo, r.AUROCHi, r.NMembers, r.NNonMembers, f.AUROC)
 		out = append(out, PaperRow{Dataset: dataset, Group: r.Group, AUROC: r.AUROC, AUROCLo: r.AUROCLo, AUROCHi: r.AUROCHi, PaperAUROC: f.AUROC,
 			TPRAt1FPR: r.TPRAt1FPR, PaperTPRAt1FPR: f.TPRAt1FPR, TPRAt5FPR: r.TPRAt5FPR, PaperTPRAt5FPR: f.TPRAt5FPR,
-			NUsers: r.NUsers, NMembers: r.NMembers, NNonMembers: r.NNonMembers, PaperNote: f.Note})
+			NUsers: r.NUsers, NMembers: r.NMembers, NNonMembers: r.NNonMembers, PaperNote: f.Note,
+			Reproduces: verdict, Why: why})
+	}
+	return out
+}
+
+// OrderingRow compares the order of datasets by user inference AUROC with
+// the paper's (PAPERS.md section 1, Results: Enron > CC News > ArXiv >
+// Reddit), over the pairs of datasets both have.
+type OrderingRow struct {
+	Ours  string `parquet:"ours" json:"ours"`
+	Paper string `parquet:"paper" json:"paper"`
+	// Pairs is how many pairs of datasets both rank; Agree how many of them
+	// ours orders as the paper does, Resolved how many of those agreeing
+	// pairs have disjoint intervals (the others could swap under resampling).
+	Pairs      int    `parquet:"pairs" json:"pairs"`
+	Agree      int    `parquet:"agree" json:"agree"`
+	Resolved   int    `parquet:"resolved" json:"resolved"`
+	Reproduces string `parquet:"reproduces" json:"reproduces"`
+	Why        string `parquet:"why" json:"why"`
+}
+
+// CompareOrdering ranks the datasets of rows (one headline row each, from
+// ComparePaper) by AUROC and compares the order with the paper's. The
+// finding reproduces when every pair agrees and at least one agreeing
+// pair is resolved by its intervals; a pair in the wrong order is a no.
+func CompareOrdering(rows []PaperRow) OrderingRow {
+	var in []PaperRow
+	for _, r := range rows {
+		if r.PaperAUROC != nil {
+			in = append(in, r)
+		}
+	}
+	order := func(key func(PaperRow) float64) string {
+		s := slices.Clone(in)
+		sort.SliceStable(s, func(i, j int) bool { return key(s[i]) > key(s[j]) })
+		names := make([]string, len(s))
+		for i, r := range s {
+			names[i] = fmt.Sprintf("%s %.3f", r.Dataset, key(r))
+		}
+		return strings.Join(names, " > ")
+	}
+	out := OrderingRow{Ours: order(func(r PaperRow) float64 { return r.AUROC }), Paper: order(func(r PaperRow) float64 { return *r.PaperAUROC })}
+	var wrong []string
+	for i := range in {
+		for j := i + 1; j < len(in); j++ {
+			a, b := in[i], in[j]
+			if *a.PaperAUROC == *b.PaperAUROC {
+				continue
+			}
+			out.Pairs++
+			if (a.AUROC > b.AUROC) != (*a.PaperAUROC > *b.PaperAUROC) {
+				wrong = append(wrong, a.Dataset+"/"+b.Dataset)
+				continue
+			}
+			out.Agree++
+			if a.AUROCLo > b.AUROCHi || b.AUROCLo > a.AUROCHi {
+				out.Resolved++
+			}
+		}
+	}
+	switch {
+	case out.Pairs == 0:
+		out.Reproduces, out.Why = NotComparable, "fewer than two of the paper's datasets"
+	case len(wrong) > 0:
+		out.Reproduces, out.Why = NotReproduced, fmt.Sprintf("%d of %d pairs in the paper's order; reversed: %s", out.Agree, out.Pairs, strings.Join(wrong, ", "))
+	case out.Resolved == 0:
+		out.Reproduces, out.Why = NotReproduced, fmt.Sprintf("all %d pairs in the paper's order, but no pair's intervals are disjoint: the order is within noise", out.Pairs)
+	default:
+		out.Reproduces, out.Why = Reproduced, fmt.Sprintf("all %d pairs in the paper's order, %d with disjoint intervals", out.Pairs, out.Resolved)
 	}
 	return out
 }

@@ -18,7 +18,12 @@ func TestPresetsValidate(t *testing.T) {
 		if want, ok := experiment.PaperMinDocs[ds]; ok && full.Split.MinDocs != want {
 			t.Errorf("Full(%s): min_docs %d, want the paper's %d", ds, full.Split.MinDocs, want)
 		}
-		for _, c := range []experiment.Config{experiment.Quick(ds), full} {
+		repro := experiment.Repro(ds)
+		if repro.Split.AttackerFraction != 0.1 || repro.Model.Pretrain != "pool" || repro.Repeats < 2 || repro.Attack.MaxTokens != 0 {
+			t.Errorf("Repro(%s): attacker fraction %v (want the paper's 0.1), pretrain %q (want pool: the reference is the model fine-tuning starts from), repeats %d (want several seeds), max_tokens %d (want whole samples)",
+				ds, repro.Split.AttackerFraction, repro.Model.Pretrain, repro.Repeats, repro.Attack.MaxTokens)
+		}
+		for _, c := range []experiment.Config{experiment.Quick(ds), repro, full} {
 			if _, err := experiment.Validate(c); err != nil {
 				t.Errorf("%s: %v", c.Name, err)
 			}

@@ -226,6 +226,20 @@ var (
 		RopeTheta: 10000, ParallelResidual: true}
 	OPTTiny = Config{Arch: OPT, VocabSize: 512, Dim: 32, HiddenDim: 128, Layers: 2, Heads: 4, KVHeads: 4,
 		MaxSeqLen: 64, TiedEmbeddings: true, NormEps: 1e-5, Activation: ReLU}
+
+	// The shapes of the user inference paper's model families
+	// (../shared/PAPERS.md section 1, "Setup" and the reference ablation,
+	// Table 7), as their config.json files give them; for benchmarks and
+	// for models trained from scratch. Weights come from a snapshot
+	// directory (model.reference=DIR).
+	GPTNeo125M = Config{Arch: GPTNeo, VocabSize: 50257, Dim: 768, HiddenDim: 3072, Layers: 12, Heads: 12, KVHeads: 12,
+		MaxSeqLen: 2048, TiedEmbeddings: true, NormEps: 1e-5, Activation: GeluTanh,
+		AttentionTypes: "global,local,global,local,global,local,global,local,global,local,global,local", WindowSize: 256}
+	Pythia160M = Config{Arch: GPTNeoX, VocabSize: 50304, Dim: 768, HiddenDim: 3072, Layers: 12, Heads: 12, KVHeads: 12,
+		MaxSeqLen: 2048, TiedEmbeddings: false, NormEps: 1e-5, Activation: GeluErf, RotaryDim: 16,
+		RopeTheta: 10000, ParallelResidual: true}
+	OPT125M = Config{Arch: OPT, VocabSize: 50272, Dim: 768, HiddenDim: 3072, Layers: 12, Heads: 12, KVHeads: 12,
+		MaxSeqLen: 2048, TiedEmbeddings: true, NormEps: 1e-5, Activation: ReLU}
 )
 
 // Presets names the configurations above for the command line (-set model=small).
@@ -233,4 +247,5 @@ var Presets = map[string]Config{
 	"tiny": Tiny, "small": Small, "stories260k": Stories260K, "llama-125m": Llama125M,
 	"gpt2-tiny": GPT2Tiny, "gpt2-124m": GPT2Small124M,
 	"gpt-neo-tiny": GPTNeoTiny, "pythia-tiny": PythiaTiny, "opt-tiny": OPTTiny,
+	"gpt-neo-125m": GPTNeo125M, "pythia-160m": Pythia160M, "opt-125m": OPT125M,
 }

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -722,16 +723,17 @@ func TestFamilyConfigErrors(t *testing.T) {
 func TestPublishedParameterCounts(t *testing.T) {
 	tests := []struct {
 		name   string
+		named  Config // the named shape that must equal the snapshot's config
 		config string
 		want   int
 	}{
-		{"EleutherAI/gpt-neo-125m", `{"model_type": "gpt_neo", "activation_function": "gelu_new", "attention_types": [[["global", "local"], 6]],
+		{"EleutherAI/gpt-neo-125m", GPTNeo125M, `{"model_type": "gpt_neo", "activation_function": "gelu_new", "attention_types": [[["global", "local"], 6]],
 			"hidden_size": 768, "intermediate_size": null, "layer_norm_epsilon": 1e-05, "max_position_embeddings": 2048,
 			"num_heads": 12, "num_layers": 12, "vocab_size": 50257, "window_size": 256}`, 125198592},
-		{"EleutherAI/pythia-160m", `{"model_type": "gpt_neox", "hidden_act": "gelu", "hidden_size": 768, "intermediate_size": 3072,
+		{"EleutherAI/pythia-160m", Pythia160M, `{"model_type": "gpt_neox", "hidden_act": "gelu", "hidden_size": 768, "intermediate_size": 3072,
 			"layer_norm_eps": 1e-05, "max_position_embeddings": 2048, "num_attention_heads": 12, "num_hidden_layers": 12,
 			"rotary_emb_base": 10000, "rotary_pct": 0.25, "tie_word_embeddings": false, "use_parallel_residual": true, "vocab_size": 50304}`, 162322944},
-		{"facebook/opt-125m", `{"model_type": "opt", "activation_function": "relu", "do_layer_norm_before": true, "ffn_dim": 3072,
+		{"facebook/opt-125m", OPT125M, `{"model_type": "opt", "activation_function": "relu", "do_layer_norm_before": true, "ffn_dim": 3072,
 			"hidden_size": 768, "max_position_embeddings": 2048, "num_attention_heads": 12, "num_hidden_layers": 12,
 			"vocab_size": 50272, "word_embed_proj_dim": 768}`, 125239296},
 	}
@@ -746,6 +748,9 @@ func TestPublishedParameterCounts(t *testing.T) {
 		}
 		if got := c.NumParams(); got != tc.want {
 			t.Errorf("%s: %d parameters, published %d", tc.name, got, tc.want)
+		}
+		if !reflect.DeepEqual(c, tc.named) {
+			t.Errorf("%s: the named shape differs from config.json's:\n named %+v\n  file %+v", tc.name, tc.named, c)
 		}
 	}
 }

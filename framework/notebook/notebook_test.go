@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -90,5 +91,31 @@ func TestExecuteFailingNotebook(t *testing.T) {
 	}
 	if got[5] {
 		t.Errorf("the good cell 5 was reported: %v", fail.Problems)
+	}
+}
+
+// TestHasMode: a notebook has a repro variant when its code names
+// notebook.Repro; a mention in markdown does not count, and every notebook
+// has quick mode.
+func TestHasMode(t *testing.T) {
+	code := func(src string) string {
+		return `{"cell_type": "code", "source": ` + strconv.Quote(src) + `, "metadata": {}, "outputs": [], "execution_count": null}`
+	}
+	for _, tc := range []struct {
+		name, cells, mode string
+		want              bool
+	}{
+		{"repro in code", code("if mode == notebook.Repro {\n}"), notebook.Repro, true},
+		{"repro only in markdown", `{"cell_type": "markdown", "source": "notebook.Repro", "metadata": {}},` + code("x := 1"), notebook.Repro, false},
+		{"full only", code("if mode == notebook.Full {}"), notebook.Repro, false},
+		{"quick always", code("x := 1"), notebook.Quick, true},
+	} {
+		got, err := notebook.HasMode(executed(t, tc.cells), tc.mode)
+		if err != nil || got != tc.want {
+			t.Errorf("%s: HasMode = %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+	if _, err := notebook.HasMode(executed(t, code("")), "reproo"); err == nil {
+		t.Error("HasMode accepted an unknown mode")
 	}
 }

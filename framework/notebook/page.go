@@ -22,20 +22,37 @@ const ModeEnv = "PRIVLM_NOTEBOOK_MODE"
 
 // Modes are the notebook sizes.
 const (
-	Quick = "quick" // CI-sized: minutes on 2 CPU cores
-	Full  = "full"  // paper scale: hours, meant for a GPU backend
+	Quick = "quick" // CI-sized: minutes on 2 CPU cores; effects within noise
+	// Repro is sized to show the papers' findings on an ordinary machine:
+	// up to about an hour per notebook on 2 CPU cores (pure-Go backend),
+	// with enough users and seeds for the effects to clear their intervals.
+	Repro = "repro"
+	Full  = "full" // paper scale: hours, meant for a GPU backend
 )
 
+// Modes lists the modes in order of size.
+var Modes = []string{Quick, Repro, Full}
+
+// ValidMode reports whether m is one of Modes.
+func ValidMode(m string) bool {
+	for _, x := range Modes {
+		if m == x {
+			return true
+		}
+	}
+	return false
+}
+
 // Mode returns $PRIVLM_NOTEBOOK_MODE when it is set, else def. It panics
-// on anything but "quick" or "full", so a typo stops the notebook at its
-// first cell.
+// on anything but "quick", "repro" or "full", so a typo stops the notebook
+// at its first cell.
 func Mode(def string) string {
 	m := def
 	if env := strings.TrimSpace(os.Getenv(ModeEnv)); env != "" {
 		m = env
 	}
-	if m != Quick && m != Full {
-		panic(fmt.Sprintf("notebook mode %q: want %q or %q (from the notebook's mode variable or $%s)", m, Quick, Full, ModeEnv))
+	if !ValidMode(m) {
+		panic(fmt.Sprintf("notebook mode %q: want %q, %q or %q (from the notebook's mode variable or $%s)", m, Quick, Repro, Full, ModeEnv))
 	}
 	return m
 }

@@ -20,14 +20,14 @@ func init() {
 }
 
 func runNotebooksRun(args []string, e *env) error {
-	fs := newFlags("notebooks run", "notebooks run [--mode quick|full] [--out DIR] [NOTEBOOK.ipynb ...] (default notebooks/*.ipynb)", e.stderr)
+	fs := newFlags("notebooks run", "notebooks run [--mode quick|repro|full] [--out DIR] [NOTEBOOK.ipynb ...] (default notebooks/*.ipynb; for repro, those with a repro mode)", e.stderr)
 	mode := fs.String("mode", notebook.Quick, "notebook mode exported as $"+notebook.ModeEnv)
 	out := fs.String("out", filepath.Join("build", "notebooks"), "folder for the executed notebooks")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *mode != notebook.Quick && *mode != notebook.Full {
-		return fmt.Errorf("--mode %q: want quick or full", *mode)
+	if !notebook.ValidMode(*mode) {
+		return fmt.Errorf("--mode %q: want quick, repro or full", *mode)
 	}
 	paths := fs.Args()
 	if len(paths) == 0 {
@@ -41,6 +41,14 @@ func runNotebooksRun(args []string, e *env) error {
 		sort.Strings(paths)
 		if len(paths) == 0 {
 			return fmt.Errorf("no notebooks in %s", filepath.Join(root, "notebooks"))
+		}
+		if *mode == notebook.Repro {
+			if paths, err = notebook.WithMode(paths, notebook.Repro); err != nil {
+				return err
+			}
+			if len(paths) == 0 {
+				return fmt.Errorf("no notebook in %s has a repro mode", filepath.Join(root, "notebooks"))
+			}
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

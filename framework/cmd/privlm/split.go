@@ -14,7 +14,7 @@ func init() {
 }
 
 func runSplit(args []string, e *env) error {
-	fs := newFlags("split", "split [--preset default|quickstart|quick|full] [--dataset NAME] [--config FILE] [--set key=value ...] [--out DIR] [--json]", e.stderr)
+	fs := newFlags("split", "split [--preset default|quickstart|quick|repro|full] [--dataset NAME] [--config FILE] [--set key=value ...] [--out DIR] [--json]", e.stderr)
 	preset := fs.String("preset", "default", "starting config: default, quickstart, quick (experiment.Quick) or full (experiment.Full)")
 	dataset := fs.String("dataset", "", "dataset.name (for quick and full, the preset's dataset)")
 	file := fs.String("config", "", "config file over the preset")
@@ -31,20 +31,23 @@ func runSplit(args []string, e *env) error {
 		cfg = experiment.Default()
 	case "quickstart":
 		cfg = experiment.Quickstart()
-	case "quick", "full":
+	case "quick", "repro", "full":
 		if *dataset == "" {
 			return fmt.Errorf("--preset %s needs --dataset", *preset)
 		}
-		if *preset == "quick" {
+		switch *preset {
+		case "quick":
 			cfg = experiment.Quick(*dataset)
-		} else {
+		case "repro":
+			cfg = experiment.Repro(*dataset)
+		default:
 			var err error
 			if cfg, err = experiment.Full(*dataset); err != nil {
 				return err
 			}
 		}
 	default:
-		return fmt.Errorf("--preset %q: want default, quickstart, quick or full", *preset)
+		return fmt.Errorf("--preset %q: want default, quickstart, quick, repro or full", *preset)
 	}
 	if *file != "" {
 		var err error
