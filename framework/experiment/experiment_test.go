@@ -338,3 +338,27 @@ func TestNonFiniteFieldsSetInGo(t *testing.T) {
 		}
 	}
 }
+
+// TestRelativeOutDir: a run into a relative --out (the quickstart's default
+// results/quickstart) works although plugins run in an empty working
+// directory of their own; before paths were made absolute, the fine-tuner
+// could not open the split's train.parquet.
+func TestRelativeOutDir(t *testing.T) {
+	c := tiny(t, "relative")
+	shared, err := filepath.Abs(shareddata.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(shareddata.EnvVar, shared) // found from the working directory otherwise
+	t.Chdir(t.TempDir())
+	res, err := experiment.Run(context.Background(), c, filepath.Join("results", "relative"), nil)
+	if err != nil {
+		t.Fatalf("run into a relative out: %v", err)
+	}
+	if !filepath.IsAbs(res.OutDir) || len(res.Metrics) == 0 {
+		t.Errorf("out dir %q (want absolute), %d metrics rows", res.OutDir, len(res.Metrics))
+	}
+	if _, err := os.Stat(filepath.Join("results", "relative", "metrics.parquet")); err != nil {
+		t.Errorf("metrics not under the relative out: %v", err)
+	}
+}

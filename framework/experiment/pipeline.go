@@ -459,6 +459,18 @@ func runStages(ctx context.Context, cfg Config, out, stages string, log io.Write
 		return nil, err
 	}
 	p.log = log
+	// Plugins run in an empty working directory of their own (the
+	// sandbox), so every path they are given is made absolute here: a
+	// relative --out (the quickstart's default results/quickstart) would
+	// name nothing inside the plugin.
+	if stages, err = filepath.Abs(stages); err != nil {
+		return nil, err
+	}
+	if out != "" {
+		if out, err = filepath.Abs(out); err != nil {
+			return nil, err
+		}
+	}
 	p.protectRun(out, stages)
 	if !sharedOnly {
 		if err := os.MkdirAll(out, 0o755); err != nil {
