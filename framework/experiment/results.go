@@ -62,13 +62,21 @@ type MetricsRow struct {
 	// the seeds' mean (n/a if any seed lacks it), the counts the smallest
 	// of any seed, the overlap counts summed over seeds, the epsilons the
 	// largest of any seed.
-	NSeeds      int64    `parquet:"n_seeds" json:"n_seeds"`
-	Attack      string   `parquet:"attack" json:"attack"`
-	Group       string   `parquet:"group" json:"group"`
-	AUROC       float64  `parquet:"auroc" json:"auroc"`
-	AUROCLo     float64  `parquet:"auroc_lo" json:"auroc_lo"`
-	AUROCHi     float64  `parquet:"auroc_hi" json:"auroc_hi"`
-	AUROCStd    *float64 `parquet:"auroc_std,optional" json:"auroc_std,omitempty"`
+	NSeeds   int64    `parquet:"n_seeds" json:"n_seeds"`
+	Attack   string   `parquet:"attack" json:"attack"`
+	Group    string   `parquet:"group" json:"group"`
+	AUROC    float64  `parquet:"auroc" json:"auroc"`
+	AUROCLo  float64  `parquet:"auroc_lo" json:"auroc_lo"`
+	AUROCHi  float64  `parquet:"auroc_hi" json:"auroc_hi"`
+	AUROCStd *float64 `parquet:"auroc_std,optional" json:"auroc_std,omitempty"`
+	// Interval names what AUROCLo/Hi are: "bootstrap" (over users; for a
+	// pooled row the crossed bootstrap over users and seeds) or "t" (the t
+	// interval over seeds, when it is the wider: with 2 seeds its quantile
+	// is 12.7). BootLo/BootHi are a pooled row's crossed bootstrap, kept
+	// whichever interval is the headline.
+	Interval    string   `parquet:"interval" json:"interval"`
+	BootLo      *float64 `parquet:"boot_lo,optional" json:"boot_lo,omitempty"`
+	BootHi      *float64 `parquet:"boot_hi,optional" json:"boot_hi,omitempty"`
 	TPRAt01FPR  *float64 `parquet:"tpr_at_01fpr,optional" json:"tpr_at_01fpr"`
 	TPRAt1FPR   *float64 `parquet:"tpr_at_1fpr,optional" json:"tpr_at_1fpr"`
 	TPRAt5FPR   *float64 `parquet:"tpr_at_5fpr,optional" json:"tpr_at_5fpr"`
@@ -280,7 +288,7 @@ func computeMetrics(cfg Config, scores []ScoreRow) ([]MetricsRow, map[string][]m
 }
 
 func metricsRow(experimentID, attack, group string, s metrics.Summary) MetricsRow {
-	return MetricsRow{ExperimentID: experimentID, Attack: attack, Group: group, AUROC: s.AUROC, AUROCLo: s.AUROCLo, AUROCHi: s.AUROCHi,
+	return MetricsRow{ExperimentID: experimentID, Attack: attack, Group: group, AUROC: s.AUROC, AUROCLo: s.AUROCLo, AUROCHi: s.AUROCHi, Interval: "bootstrap",
 		TPRAt01FPR: s.TPRAt01FPR, TPRAt1FPR: s.TPRAt1FPR, TPRAt5FPR: s.TPRAt5FPR,
 		NUsers: int64(s.NUsers), NMembers: int64(s.NMembers), NNonMembers: int64(s.NNonMembers)}
 }

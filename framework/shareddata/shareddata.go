@@ -58,7 +58,9 @@ func Resolve(p string) (string, error) {
 	}
 	alt := filepath.Join(Dir(), p)
 	if _, err := os.Stat(alt); err == nil {
-		return alt, nil
+		// Absolute even when $PRIVLM_SHARED_DATA is relative: the path is
+		// handed to plugins, which run in a working directory of their own.
+		return filepath.Abs(alt)
 	}
 	return "", fmt.Errorf("%s not found (nor %s)", p, alt)
 }

@@ -51,6 +51,19 @@ func runNotebooksRun(args []string, e *env) error {
 			}
 		}
 	}
+	if *mode == notebook.Repro && fs.NArg() > 0 {
+		// A named notebook without a repro variant would run its quick
+		// sizes into results/<notebook>/repro, labelled as a reproduction.
+		for _, p := range paths {
+			ok, err := notebook.HasMode(p, notebook.Repro)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%s has no repro variant (its code never names notebook.Repro); run it with --mode quick or full", p)
+			}
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	failed := 0
