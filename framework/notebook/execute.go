@@ -17,7 +17,7 @@ type ExecOptions struct {
 	Mode string
 	// OutDir receives the executed notebook, same name (required).
 	OutDir string
-	// CellTimeout bounds one cell (default 20 minutes).
+	// CellTimeout bounds one cell (default 20 minutes; 3 hours in repro and full mode).
 	CellTimeout time.Duration
 	// Env is added to the kernel's environment.
 	Env []string
@@ -44,6 +44,11 @@ func Execute(ctx context.Context, path string, opts ExecOptions) (Result, error)
 	}
 	if opts.CellTimeout <= 0 {
 		opts.CellTimeout = 20 * time.Minute
+		if opts.Mode == Repro || opts.Mode == Full {
+			// A repro cell runs several fine-tunings (notebook 01: 8 runs of
+			// about 5 minutes each on 2 cores); 20 minutes cut it off.
+			opts.CellTimeout = 3 * time.Hour
+		}
 	}
 	jupyter, err := exec.LookPath("jupyter")
 	if err != nil {
