@@ -5,6 +5,11 @@ import (
 	"testing"
 )
 
+func withP(r MetricsRow, p float64) MetricsRow {
+	r.ChanceP = &p
+	return r
+}
+
 func TestAboveChance(t *testing.T) {
 	p := pct(56.0)
 	f := func(v float64) *float64 { return &v }
@@ -19,15 +24,24 @@ func TestAboveChance(t *testing.T) {
 		want  string
 		why   []string
 	}{
-		{"above", one(0.52, 0.70), p, Reproduced, []string{"above chance", "100 non-members"}},
-		{"includes chance", one(0.48, 0.70), p, NotReproduced, []string{"inconclusive", "includes chance"}},
-		{"below", one(0.30, 0.49), p, NotReproduced, []string{"below chance"}},
+		// Rows without a permutation p-value (written before it existed)
+		// fall back to the interval rule.
+		{"interval above", one(0.52, 0.70), p, Reproduced, []string{"above chance", "100 non-members", "interval rule"}},
+		{"interval includes chance", one(0.48, 0.70), p, NotReproduced, []string{"inconclusive", "chance not rejected"}},
+		{"interval below", one(0.30, 0.49), p, NotReproduced, []string{"below chance"}},
 		{"not in the paper", one(0.60, 0.80), nil, NotComparable, []string{"not in the paper"}},
-		{"lower end exactly 0.5", one(0.5, 0.7), p, NotReproduced, []string{"includes chance"}},
-		// The verdict is the headline interval's (here the t interval over
-		// 2 seeds), never the narrower bootstrap beside it; the reason
-		// names both and the seeds.
-		{"pooled, t interval wider", pooledT, p, NotReproduced, []string{"t interval over 2 seeds", "crossed bootstrap [0.550, 0.690]", "2 seeds", "95 non-members"}},
+		{"interval lower end exactly 0.5", one(0.5, 0.7), p, NotReproduced, []string{"inconclusive"}},
+		// The permutation test decides when the row has it, whatever the
+		// interval says: a t interval over 2 seeds far wider than chance
+		// does not stop a rejection at 0.025 ...
+		{"pooled, t interval wider, test rejects", withP(pooledT, 0.0001), p, Reproduced,
+			[]string{"p = 0.0001", "t interval over 2 seeds", "crossed bootstrap [0.550, 0.690]", "2 seeds", "95 non-members"}},
+		{"p exactly at the level", withP(one(0.48, 0.70), 0.025), p, Reproduced, []string{"p = 0.0250"}},
+		// ... and a bootstrap interval above 0.5 does not make a yes when
+		// the test does not reject.
+		{"interval above, test does not reject", withP(one(0.51, 0.70), 0.03), p, NotReproduced, []string{"inconclusive", "p = 0.0300"}},
+		{"test does not reject, interval below", withP(one(0.30, 0.49), 0.99), p, NotReproduced, []string{"below chance", "p = 0.9900"}},
+		{"not in the paper, with a test", withP(one(0.6, 0.8), 0.0001), nil, NotComparable, []string{"p = 0.0001"}},
 	} {
 		got, why := AboveChance(tc.row, tc.paper)
 		if got != tc.want {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/privlm/privlm/framework/metrics"
 )
 
 // seedRows is one seed's metrics row (attack loss, all users) and its
@@ -48,6 +50,22 @@ func TestPoolSeedsKeepsColumns(t *testing.T) {
 	}
 	if p.Epsilon == nil || *p.Epsilon != 3 || p.EpsilonDocument == nil || *p.EpsilonDocument != 3 || p.EpsilonUser == nil || *p.EpsilonUser != 8 {
 		t.Errorf("epsilons %v %v %v, want the largest: 3 3 8", showOpt(p.Epsilon), showOpt(p.EpsilonDocument), showOpt(p.EpsilonUser))
+	}
+	// The chance test is over both seeds' users, permuting within each seed.
+	var runs []metrics.Labelled
+	for _, sc := range [][]ScoreRow{s1, s2} {
+		var r metrics.Labelled
+		for _, s := range sc {
+			r.Scores, r.Member = append(r.Scores, s.Score), append(r.Member, s.Member)
+		}
+		runs = append(runs, r)
+	}
+	wantP, err := metrics.ChanceP(runs, metrics.Permutations, cfg.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ChanceP == nil || *p.ChanceP != wantP {
+		t.Errorf("pooled chance p %v, want %v (the test over both seeds)", showOpt(p.ChanceP), wantP)
 	}
 	// An unbounded seed (no user-level epsilon) leaves the pooled row unbounded.
 	r2.EpsilonUser = nil

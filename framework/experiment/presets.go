@@ -49,7 +49,9 @@ func Quick(dataset string) Config {
 // email and enron, which have fewer than 200 eligible users, over the same
 // users). With 2 seeds the pooled interval is often the t interval over
 // seeds (quantile 12.7), wider than the crossed bootstrap: more seeds would
-// narrow it at proportional cost. Longer documents and more of them per
+// narrow it at proportional cost. Whether the attack is above chance is
+// therefore decided by a permutation test over both seeds' users
+// (metrics.ChanceP, see AboveChance), which needs no spread over seeds. Longer documents and more of them per
 // user would raise the per-user signal (the paper's finding 3) but cost
 // proportionally more.
 func Repro(dataset string) Config {

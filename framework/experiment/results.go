@@ -74,9 +74,16 @@ type MetricsRow struct {
 	// interval over seeds, when it is the wider: with 2 seeds its quantile
 	// is 12.7). BootLo/BootHi are a pooled row's crossed bootstrap, kept
 	// whichever interval is the headline.
-	Interval    string   `parquet:"interval" json:"interval"`
-	BootLo      *float64 `parquet:"boot_lo,optional" json:"boot_lo,omitempty"`
-	BootHi      *float64 `parquet:"boot_hi,optional" json:"boot_hi,omitempty"`
+	Interval string   `parquet:"interval" json:"interval"`
+	BootLo   *float64 `parquet:"boot_lo,optional" json:"boot_lo,omitempty"`
+	BootHi   *float64 `parquet:"boot_hi,optional" json:"boot_hi,omitempty"`
+	// ChanceP is the one-sided permutation p-value of "the attack is no
+	// better than chance" (metrics.ChanceP, 9999 permutations of the
+	// membership labels among the group's users; a pooled row permutes
+	// within every seed and tests the seeds' mean AUROC). It needs no
+	// spread over seeds, so it decides above-chance where a 2-seed t
+	// interval cannot; nil on rows written before it existed.
+	ChanceP     *float64 `parquet:"chance_p,optional" json:"chance_p,omitempty"`
 	TPRAt01FPR  *float64 `parquet:"tpr_at_01fpr,optional" json:"tpr_at_01fpr"`
 	TPRAt1FPR   *float64 `parquet:"tpr_at_1fpr,optional" json:"tpr_at_1fpr"`
 	TPRAt5FPR   *float64 `parquet:"tpr_at_5fpr,optional" json:"tpr_at_5fpr"`
@@ -279,6 +286,11 @@ func computeMetrics(cfg Config, scores []ScoreRow) ([]MetricsRow, map[string][]m
 				curves[a], _ = metrics.ROC(sc, mem)
 			}
 			row := metricsRow(cfg.Name, a, g, sum)
+			chance, err := metrics.ChanceP([]metrics.Labelled{{Scores: sc, Member: mem}}, metrics.Permutations, cfg.Seed)
+			if err != nil {
+				return nil, nil, fmt.Errorf("experiment: attack %s, %s users: %w", a, g, err)
+			}
+			row.ChanceP = &chance
 			seed := int64(cfg.Seed)
 			row.Seed, row.NSeeds = &seed, 1
 			rows = append(rows, row)

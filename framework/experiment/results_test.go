@@ -63,6 +63,10 @@ func TestMetricsGroupsAndHeadline(t *testing.T) {
 			}
 		}
 		want, _ := metrics.AUROC(sc, mem)
+		wantP, _ := metrics.ChanceP([]metrics.Labelled{{Scores: sc, Member: mem}}, metrics.Permutations, cfg.Seed)
+		if r.ChanceP == nil || *r.ChanceP != wantP {
+			t.Errorf("%s: chance p %v, want %v (the group's own users)", tc.group, r.ChanceP, wantP)
+		}
 		if r.AUROC != want || r.NMembers != tc.members || r.NNonMembers != tc.nm || r.NUsers != tc.members+tc.nm {
 			t.Errorf("%s: AUROC %v (want %v), support %d/%d (want %d/%d)", tc.group, r.AUROC, want, r.NMembers, r.NNonMembers, tc.members, tc.nm)
 		}
@@ -74,7 +78,7 @@ func TestMetricsGroupsAndHeadline(t *testing.T) {
 	if !(byGroup[GroupAll].AUROC > head[0].AUROC) {
 		t.Errorf("test data: canaries should lift the all-users AUROC (%v) above the headline (%v)", byGroup[GroupAll].AUROC, head[0].AUROC)
 	}
-	if got := ComparePaper("enron", rows); len(got) != 1 || got[0].AUROC != head[0].AUROC || *got[0].PaperAUROC != 0.873 {
+	if got := ComparePaper("enron", rows); len(got) != 1 || got[0].AUROC != head[0].AUROC || *got[0].PaperAUROC != 0.873 || got[0].ChanceP != head[0].ChanceP {
 		t.Errorf("ComparePaper %+v: want the headline beside the paper's 0.873", got)
 	}
 	// The curves are the headline group's: 40 non-members' FPR steps.
