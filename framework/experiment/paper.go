@@ -64,9 +64,11 @@ type PaperRow struct {
 	Interval string   `parquet:"interval" json:"interval"`
 	BootLo   *float64 `parquet:"boot_lo,optional" json:"boot_lo,omitempty"`
 	BootHi   *float64 `parquet:"boot_hi,optional" json:"boot_hi,omitempty"`
-	// ChanceP: as MetricsRow, the permutation test the verdict rests on.
-	ChanceP   *float64 `parquet:"chance_p,optional" json:"chance_p,omitempty"`
-	PaperNote string   `parquet:"paper_note" json:"paper_note"`
+	// ChanceP, ChanceBelowP: as MetricsRow, the permutation test the
+	// verdict rests on (upper and lower tail).
+	ChanceP      *float64 `parquet:"chance_p,optional" json:"chance_p"`
+	ChanceBelowP *float64 `parquet:"chance_below_p,optional" json:"chance_below_p"`
+	PaperNote    string   `parquet:"paper_note" json:"paper_note"`
 	// Reproduces is the paper's finding on this dataset, user inference
 	// above chance: "yes" when the permutation test rejects chance
 	// (ChanceP at most metrics.ChanceLevel, 0.025 one-sided), "no" when it
@@ -84,19 +86,21 @@ const (
 	NotComparable = "not comparable"
 )
 
-// AboveChance judges the finding "user inference AUROC is above chance".
-// The test (chosen after a first reddit repro run showed the t interval
-// over 2 seeds too wide to decide anything, before the other datasets
-// ran) is the permutation test of r.ChanceP: yes when it rejects chance at metrics.ChanceLevel (0.025,
-// one-sided). It stays valid with 2 seeds, where the t interval over seeds
-// is too wide to decide anything; a row without a p-value (written before
-// it existed) falls back to "the interval's lower end is above 0.5". Not
-// rejecting is "no": below chance when the whole interval is under 0.5,
-// otherwise inconclusive, and the reason says which. The reason also gives
-// the AUROC, its interval and kind, and the support. The paper's AUROC
-// (nil: not in the paper) only makes the verdict "not comparable" and
-// enters the reason; our value is not expected to match it (PAPERS.md
-// section 1: GPT-Neo 125M, 10 epochs, users with 20-150+ documents).
+// AboveChance judges the finding "user inference AUROC is above chance"
+// by the permutation test of r.ChanceP: yes when it rejects chance at
+// metrics.ChanceLevel (0.025, one-sided). The test needs no spread over
+// seeds, so it stays valid with 2 seeds, where the t interval over seeds
+// is too wide to decide anything; it was chosen for that reason after a
+// first reddit repro run, before the other datasets ran. Not rejecting is
+// "no": below chance when the lower tail rejects (r.ChanceBelowP at the
+// same level), otherwise inconclusive, and the reason says which. Rows
+// written before the test existed fall back to the interval (yes when its
+// lower end is above 0.5, below chance when its upper end is under 0.5).
+// The reason also gives the AUROC, its interval and kind, and the
+// support. The paper's AUROC (nil: not in the paper) only makes the
+// verdict "not comparable" and enters the reason; our value is not
+// expected to match it (PAPERS.md section 1: GPT-Neo 125M, 10 epochs,
+// users with 20-150+ documents).
 func AboveChance(r MetricsRow, paper *float64) (verdict, why string) {
 	ci := fmt.Sprintf("%.3f [%.3f, %.3f]", r.AUROC, r.AUROCLo, r.AUROCHi)
 	support := fmt.Sprintf("%d members and %d non-members", r.NMembers, r.NNonMembers)
@@ -114,17 +118,17 @@ func AboveChance(r MetricsRow, paper *float64) (verdict, why string) {
 	}
 	ours := "ours " + ci + " over " + support
 	test := "no permutation test in this row; interval rule"
-	above := r.AUROCLo > 0.5
-	if r.ChanceP != nil {
-		test = fmt.Sprintf("permutation test p = %.4f (one-sided, level %.3f)", *r.ChanceP, metrics.ChanceLevel)
-		above = *r.ChanceP <= metrics.ChanceLevel
+	above, below := r.AUROCLo > 0.5, r.AUROCHi < 0.5
+	if r.ChanceP != nil && r.ChanceBelowP != nil {
+		test = fmt.Sprintf("permutation test p = %.4f above, %.4f below chance (one-sided, level %.3f)", *r.ChanceP, *r.ChanceBelowP, metrics.ChanceLevel)
+		above, below = *r.ChanceP <= metrics.ChanceLevel, *r.ChanceBelowP <= metrics.ChanceLevel
 	}
 	switch {
 	case paper == nil:
 		return NotComparable, "dataset not in the paper; " + ours + "; " + test
 	case above:
 		return Reproduced, fmt.Sprintf("above chance as in the paper (%.3f): %s; %s", *paper, test, ours)
-	case r.AUROCHi < 0.5:
+	case below:
 		return NotReproduced, fmt.Sprintf("below chance, against the paper's %.3f: %s; %s", *paper, test, ours)
 	default:
 		return NotReproduced, fmt.Sprintf("not shown: chance not rejected (inconclusive, not a contradiction of the paper's %.3f): %s; %s", *paper, test, ours)
@@ -148,7 +152,7 @@ func ComparePaper(dataset string, rows []MetricsRow) []PaperRow {
 		out = append(out, PaperRow{Dataset: dataset, Group: r.Group, AUROC: r.AUROC, AUROCLo: r.AUROCLo, AUROCHi: r.AUROCHi, PaperAUROC: f.AUROC,
 			TPRAt1FPR: r.TPRAt1FPR, PaperTPRAt1FPR: f.TPRAt1FPR, TPRAt5FPR: r.TPRAt5FPR, PaperTPRAt5FPR: f.TPRAt5FPR,
 			NUsers: r.NUsers, NMembers: r.NMembers, NNonMembers: r.NNonMembers, PaperNote: f.Note,
-			NSeeds: max(1, r.NSeeds), Interval: r.Interval, BootLo: r.BootLo, BootHi: r.BootHi, ChanceP: r.ChanceP,
+			NSeeds: max(1, r.NSeeds), Interval: r.Interval, BootLo: r.BootLo, BootHi: r.BootHi, ChanceP: r.ChanceP, ChanceBelowP: r.ChanceBelowP,
 			Reproduces: verdict, Why: why})
 	}
 	return out
@@ -162,13 +166,27 @@ type OrderingRow struct {
 	Paper string `parquet:"paper" json:"paper"`
 	// Pairs is how many pairs of datasets both rank (the paper's gap at
 	// least PaperTie); Agree how many of them ours orders as the paper does,
-	// Resolved how many of those agreeing pairs have disjoint intervals (the
-	// others could swap under resampling).
+	// Resolved how many of those agreeing pairs have disjoint intervals
+	// (orderingInterval: for pooled rows the crossed bootstrap; the others
+	// could swap under resampling).
 	Pairs      int    `parquet:"pairs" json:"pairs"`
 	Agree      int    `parquet:"agree" json:"agree"`
 	Resolved   int    `parquet:"resolved" json:"resolved"`
 	Reproduces string `parquet:"reproduces" json:"reproduces"`
 	Why        string `parquet:"why" json:"why"`
+}
+
+// orderingInterval is the interval CompareOrdering compares: a pooled row's
+// crossed bootstrap over users and seeds when it has one (the t interval
+// over 2 seeds, quantile 12.7, would leave every pair unresolved whatever
+// the data), else the row's interval. Requiring two 95% intervals to be
+// disjoint is a stricter test than 95% on the difference, which offsets
+// the crossed bootstrap's undercount of seed variance with few seeds.
+func orderingInterval(r PaperRow) (lo, hi float64) {
+	if r.BootLo != nil && r.BootHi != nil {
+		return *r.BootLo, *r.BootHi
+	}
+	return r.AUROCLo, r.AUROCHi
 }
 
 // PaperTie is the smallest gap between two of the paper's AUROCs that
@@ -209,7 +227,9 @@ func CompareOrdering(rows []PaperRow) OrderingRow {
 				continue
 			}
 			out.Pairs++
-			resolved := a.AUROCLo > b.AUROCHi || b.AUROCLo > a.AUROCHi
+			aLo, aHi := orderingInterval(a)
+			bLo, bHi := orderingInterval(b)
+			resolved := aLo > bHi || bLo > aHi
 			pair := a.Dataset + "/" + b.Dataset
 			switch agree := (a.AUROC > b.AUROC) == (*a.PaperAUROC > *b.PaperAUROC); {
 			case !resolved:
@@ -229,11 +249,11 @@ func CompareOrdering(rows []PaperRow) OrderingRow {
 	case out.Pairs == 0:
 		out.Reproduces, out.Why = NotComparable, fmt.Sprintf("no two of the paper's datasets at least %.2f apart in the paper", PaperTie)
 	case len(reversed) > 0:
-		out.Reproduces, out.Why = NotReproduced, fmt.Sprintf("reversed beyond noise (disjoint intervals): %s", strings.Join(reversed, ", "))
+		out.Reproduces, out.Why = NotReproduced, fmt.Sprintf("reversed beyond noise (disjoint intervals; crossed bootstrap for pooled rows): %s", strings.Join(reversed, ", "))
 	case out.Resolved == 0:
-		out.Reproduces, out.Why = NotReproduced, fmt.Sprintf("not shown: no pair's intervals are disjoint, the order is within noise (%d of %d pairs in the paper's order)", out.Agree, out.Pairs)
+		out.Reproduces, out.Why = NotReproduced, fmt.Sprintf("not shown: no pair's intervals are disjoint (crossed bootstrap for pooled rows), the order is within noise (%d of %d pairs in the paper's order)", out.Agree, out.Pairs)
 	default:
-		out.Reproduces, out.Why = Reproduced, fmt.Sprintf("%d of %d pairs in the paper's order with disjoint intervals, none reversed beyond noise", out.Resolved, out.Pairs)
+		out.Reproduces, out.Why = Reproduced, fmt.Sprintf("%d of %d pairs in the paper's order with disjoint intervals (crossed bootstrap for pooled rows), none reversed beyond noise", out.Resolved, out.Pairs)
 		if len(unresolved) > 0 {
 			out.Why += "; within noise: " + strings.Join(unresolved, ", ")
 		}

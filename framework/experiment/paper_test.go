@@ -5,8 +5,11 @@ import (
 	"testing"
 )
 
+// withP gives a row the permutation test's upper-tail p and 1-p below
+// (ties aside, the two tails sum to about 1).
 func withP(r MetricsRow, p float64) MetricsRow {
-	r.ChanceP = &p
+	below := 1 - p
+	r.ChanceP, r.ChanceBelowP = &p, &below
 	return r
 }
 
@@ -40,7 +43,12 @@ func TestAboveChance(t *testing.T) {
 		// ... and a bootstrap interval above 0.5 does not make a yes when
 		// the test does not reject.
 		{"interval above, test does not reject", withP(one(0.51, 0.70), 0.03), p, NotReproduced, []string{"inconclusive", "p = 0.0300"}},
-		{"test does not reject, interval below", withP(one(0.30, 0.49), 0.99), p, NotReproduced, []string{"below chance", "p = 0.9900"}},
+		{"lower tail rejects", withP(one(0.30, 0.49), 0.99), p, NotReproduced, []string{"below chance", "p = 0.9900 above, 0.0100 below"}},
+		// Below chance is the lower tail's call too, not the interval's: a
+		// 2-seed t interval reaching over 0.5 does not hide it ...
+		{"lower tail rejects, t interval over 0.5", withP(MetricsRow{AUROC: 0.40, AUROCLo: 0.1, AUROCHi: 0.7, NSeeds: 2, Interval: "t"}, 0.999), p, NotReproduced, []string{"below chance"}},
+		// ... and an interval under 0.5 without a rejection is inconclusive.
+		{"interval below, lower tail does not reject", withP(one(0.30, 0.49), 0.95), p, NotReproduced, []string{"inconclusive"}},
 		{"not in the paper, with a test", withP(one(0.6, 0.8), 0.0001), nil, NotComparable, []string{"p = 0.0001"}},
 	} {
 		got, why := AboveChance(tc.row, tc.paper)
@@ -59,6 +67,13 @@ func TestCompareOrdering(t *testing.T) {
 	row := func(ds string, auroc, lo, hi float64) PaperRow {
 		return PaperRow{Dataset: ds, AUROC: auroc, AUROCLo: lo, AUROCHi: hi, PaperAUROC: PaperUserInference[ds].AUROC}
 	}
+	// pooled is a 2-seed row whose headline is a wide t interval and whose
+	// crossed bootstrap is [lo, hi]: the ordering compares the bootstrap.
+	pooled := func(ds string, auroc, lo, hi float64) PaperRow {
+		r := row(ds, auroc, 0.1, 0.99)
+		r.NSeeds, r.Interval, r.BootLo, r.BootHi = 2, "t", &lo, &hi
+		return r
+	}
 	// Paper: enron 0.873 > arxiv 0.572 > reddit 0.560; arxiv/reddit is
 	// closer than PaperTie, so only enron/arxiv and enron/reddit count.
 	for _, tc := range []struct {
@@ -76,10 +91,14 @@ func TestCompareOrdering(t *testing.T) {
 			Reproduced, 2, 2, 2, "enron", "none reversed"},
 		{"same order, all overlapping", []PaperRow{row("reddit", 0.55, 0.40, 0.70), row("enron", 0.60, 0.45, 0.75)}, NotReproduced, 1, 1, 0, "enron", "within noise"},
 		{"reversed within noise", []PaperRow{row("reddit", 0.62, 0.50, 0.74), row("enron", 0.60, 0.48, 0.72)}, NotReproduced, 1, 0, 0, "reddit", "within noise"},
-		{"reversed beyond noise", []PaperRow{row("reddit", 0.70, 0.65, 0.75), row("enron", 0.60, 0.55, 0.64)}, NotReproduced, 1, 0, 0, "reddit", "reversed beyond noise (disjoint intervals): reddit/enron"},
+		{"reversed beyond noise", []PaperRow{row("reddit", 0.70, 0.65, 0.75), row("enron", 0.60, 0.55, 0.64)}, NotReproduced, 1, 0, 0, "reddit", "reversed beyond noise (disjoint intervals; crossed bootstrap for pooled rows): reddit/enron"},
 		// A resolved agreeing pair does not outweigh a resolved reversed one.
 		{"one agreeing, one reversed, both resolved", []PaperRow{row("reddit", 0.90, 0.88, 0.92), row("enron", 0.80, 0.78, 0.82), row("arxiv", 0.60, 0.58, 0.62)},
-			NotReproduced, 2, 1, 1, "reddit", "reversed beyond noise (disjoint intervals): reddit/enron"},
+			NotReproduced, 2, 1, 1, "reddit", "reversed beyond noise (disjoint intervals; crossed bootstrap for pooled rows): reddit/enron"},
+		{"pooled rows: crossed bootstraps disjoint, t intervals not", []PaperRow{pooled("reddit", 0.55, 0.51, 0.59), pooled("enron", 0.70, 0.64, 0.76)},
+			Reproduced, 1, 1, 1, "enron", "crossed bootstrap for pooled rows"},
+		{"pooled rows: crossed bootstraps overlap", []PaperRow{pooled("reddit", 0.55, 0.51, 0.65), pooled("enron", 0.70, 0.64, 0.76)},
+			NotReproduced, 1, 1, 0, "enron", "within noise"},
 		{"one paper dataset", []PaperRow{row("reddit", 0.70, 0.65, 0.75), row("email", 0.6, 0.5, 0.7)}, NotComparable, 0, 0, 0, "reddit", ""},
 	} {
 		got := CompareOrdering(tc.rows)

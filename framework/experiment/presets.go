@@ -51,9 +51,9 @@ func Quick(dataset string) Config {
 // seeds (quantile 12.7), wider than the crossed bootstrap: more seeds would
 // narrow it at proportional cost. Whether the attack is above chance is
 // therefore decided by a permutation test over both seeds' users
-// (metrics.ChanceP, see AboveChance), which needs no spread over seeds. Longer documents and more of them per
-// user would raise the per-user signal (the paper's finding 3) but cost
-// proportionally more.
+// (metrics.ChanceP, see AboveChance), which needs no spread over seeds.
+// Longer documents and more of them per user would raise the per-user
+// signal (the paper's finding 3) but cost proportionally more.
 func Repro(dataset string) Config {
 	c := Quickstart()
 	c.Name = "repro-" + dataset

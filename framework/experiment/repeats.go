@@ -159,10 +159,14 @@ func poolSeeds(cfg Config, seeds []uint64, perSeed map[uint64][]ScoreRow, rows [
 		if err != nil {
 			return nil, fmt.Errorf("experiment: chance test over seeds, %s, %s users: %w", k.attack, k.group, err)
 		}
+		below, err := metrics.ChanceBelowP(runs, metrics.Permutations, cfg.Seed)
+		if err != nil {
+			return nil, fmt.Errorf("experiment: chance test over seeds, %s, %s users: %w", k.attack, k.group, err)
+		}
 		std, bootLo, bootHi := p.StdAUROC, p.BootLo, p.BootHi
 		row := MetricsRow{ExperimentID: cfg.Name, NSeeds: int64(len(seeds)), Attack: k.attack, Group: k.group,
 			AUROC: p.MeanAUROC, AUROCLo: p.AUROCLo, AUROCHi: p.AUROCHi, AUROCStd: &std,
-			Interval: p.Interval, BootLo: &bootLo, BootHi: &bootHi, ChanceP: &chance,
+			Interval: p.Interval, BootLo: &bootLo, BootHi: &bootHi, ChanceP: &chance, ChanceBelowP: &below,
 			TPRAt01FPR: meanOrNil(rs, func(r MetricsRow) *float64 { return r.TPRAt01FPR }),
 			TPRAt1FPR:  meanOrNil(rs, func(r MetricsRow) *float64 { return r.TPRAt1FPR }),
 			TPRAt5FPR:  meanOrNil(rs, func(r MetricsRow) *float64 { return r.TPRAt5FPR }),

@@ -83,13 +83,16 @@ type MetricsRow struct {
 	// within every seed and tests the seeds' mean AUROC). It needs no
 	// spread over seeds, so it decides above-chance where a 2-seed t
 	// interval cannot; nil on rows written before it existed.
-	ChanceP     *float64 `parquet:"chance_p,optional" json:"chance_p,omitempty"`
-	TPRAt01FPR  *float64 `parquet:"tpr_at_01fpr,optional" json:"tpr_at_01fpr"`
-	TPRAt1FPR   *float64 `parquet:"tpr_at_1fpr,optional" json:"tpr_at_1fpr"`
-	TPRAt5FPR   *float64 `parquet:"tpr_at_5fpr,optional" json:"tpr_at_5fpr"`
-	NUsers      int64    `parquet:"n_users" json:"n_users"`
-	NMembers    int64    `parquet:"n_members" json:"n_members"`
-	NNonMembers int64    `parquet:"n_non_members" json:"n_non_members"`
+	// ChanceBelowP is the same test's lower tail (members scoring lower
+	// than chance: metrics.ChanceBelowP).
+	ChanceP      *float64 `parquet:"chance_p,optional" json:"chance_p"`
+	ChanceBelowP *float64 `parquet:"chance_below_p,optional" json:"chance_below_p"`
+	TPRAt01FPR   *float64 `parquet:"tpr_at_01fpr,optional" json:"tpr_at_01fpr"`
+	TPRAt1FPR    *float64 `parquet:"tpr_at_1fpr,optional" json:"tpr_at_1fpr"`
+	TPRAt5FPR    *float64 `parquet:"tpr_at_5fpr,optional" json:"tpr_at_5fpr"`
+	NUsers       int64    `parquet:"n_users" json:"n_users"`
+	NMembers     int64    `parquet:"n_members" json:"n_members"`
+	NNonMembers  int64    `parquet:"n_non_members" json:"n_non_members"`
 	// ValLoss is the attacked checkpoint's validation loss (mean token NLL).
 	ValLoss *float64 `parquet:"val_loss,optional" json:"val_loss,omitempty"`
 	// Epsilon is the run's tight (pld) epsilon, for DP runs.
@@ -290,7 +293,11 @@ func computeMetrics(cfg Config, scores []ScoreRow) ([]MetricsRow, map[string][]m
 			if err != nil {
 				return nil, nil, fmt.Errorf("experiment: attack %s, %s users: %w", a, g, err)
 			}
-			row.ChanceP = &chance
+			below, err := metrics.ChanceBelowP([]metrics.Labelled{{Scores: sc, Member: mem}}, metrics.Permutations, cfg.Seed)
+			if err != nil {
+				return nil, nil, fmt.Errorf("experiment: attack %s, %s users: %w", a, g, err)
+			}
+			row.ChanceP, row.ChanceBelowP = &chance, &below
 			seed := int64(cfg.Seed)
 			row.Seed, row.NSeeds = &seed, 1
 			rows = append(rows, row)

@@ -78,7 +78,7 @@ func TestMetricsGroupsAndHeadline(t *testing.T) {
 	if !(byGroup[GroupAll].AUROC > head[0].AUROC) {
 		t.Errorf("test data: canaries should lift the all-users AUROC (%v) above the headline (%v)", byGroup[GroupAll].AUROC, head[0].AUROC)
 	}
-	if got := ComparePaper("enron", rows); len(got) != 1 || got[0].AUROC != head[0].AUROC || *got[0].PaperAUROC != 0.873 || got[0].ChanceP != head[0].ChanceP {
+	if got := ComparePaper("enron", rows); len(got) != 1 || got[0].AUROC != head[0].AUROC || *got[0].PaperAUROC != 0.873 || got[0].ChanceP == nil || *got[0].ChanceP != *head[0].ChanceP || got[0].ChanceBelowP == nil || *got[0].ChanceBelowP != *head[0].ChanceBelowP {
 		t.Errorf("ComparePaper %+v: want the headline beside the paper's 0.873", got)
 	}
 	// The curves are the headline group's: 40 non-members' FPR steps.

@@ -58,8 +58,10 @@ func ChanceP(runs []Labelled, permutations int, seed uint64) (float64, error) {
 		prep[k] = p
 	}
 	observed /= float64(len(runs))
-	// Sums in a different order can differ in the last bits: a permuted
-	// statistic within tol of the observed one counts as reaching it.
+	// The observed and the permuted statistics go through the same
+	// arithmetic on half-integer rank sums, so equal statistics compare
+	// equal; tol only guards against a future change of that arithmetic
+	// (it is far below the smallest AUROC step of any real run).
 	const tol = 1e-12
 	rng := rand.New(rand.NewPCG(seed, 0xc4a9ce))
 	perm := make([][]int, len(runs))
@@ -89,6 +91,21 @@ func ChanceP(runs []Labelled, permutations int, seed uint64) (float64, error) {
 		}
 	}
 	return float64(1+reached) / float64(1+permutations), nil
+}
+
+// ChanceBelowP is ChanceP's lower tail: the one-sided p-value of "members
+// score no lower than chance", ChanceP of the negated scores (negating
+// reverses the mid-ranks exactly, so each AUROC becomes 1 - AUROC).
+func ChanceBelowP(runs []Labelled, permutations int, seed uint64) (float64, error) {
+	neg := make([]Labelled, len(runs))
+	for k, r := range runs {
+		s := make([]float64, len(r.Scores))
+		for i, v := range r.Scores {
+			s[i] = -v
+		}
+		neg[k] = Labelled{Users: r.Users, Scores: s, Member: r.Member}
+	}
+	return ChanceP(neg, permutations, seed)
 }
 
 // midRanks ranks xs from 1 (smallest), tied values sharing the mean of

@@ -85,6 +85,12 @@ func TestChancePMatchesExactEnumeration(t *testing.T) {
 			Scores: []float64{1, 2, 2, 3, 3, 3, 4, 5, 5, 6},
 			Member: []bool{false, true, false, true, false, true, false, true, true, false},
 		}}},
+		// Identical runs: a test that drew the same permutation in every
+		// run would give the single run's p (0.111) instead of 0.032.
+		{"the same run twice (permutations independent across runs)", []Labelled{
+			{Scores: []float64{0.1, 0.4, 0.35, 0.8, 0.7, 0.2, 0.9, 0.05, 0.6, 0.3}, Member: []bool{false, true, false, true, true, false, false, false, true, true}},
+			{Scores: []float64{0.1, 0.4, 0.35, 0.8, 0.7, 0.2, 0.9, 0.05, 0.6, 0.3}, Member: []bool{false, true, false, true, true, false, false, false, true, true}},
+		}},
 		{"two runs of different sizes", []Labelled{
 			{
 				Scores: []float64{0.3, 0.1, 0.8, 0.5, 0.9, 0.2, 0.7, 0.4},
@@ -215,8 +221,33 @@ func ExampleChanceP() {
 	}
 	p, _ := ChanceP([]Labelled{run}, 9999, 1)
 	// The exact p is 4/70: four of the 70 ways to pick 4 members of 8
-	// reach the observed AUROC of 0.875. Eight users cannot show an
-	// attack above chance at 0.025, however well it separates them.
+	// reach the observed AUROC of 0.875. With 4 members of 8 users the
+	// smallest p there is, perfect separation, is 1/70 = 0.014.
 	fmt.Printf("p ~ %.2f, above chance: %v\n", p, p <= ChanceLevel)
 	// Output: p ~ 0.06, above chance: false
+}
+
+// The lower tail is the upper tail of the reversed attack, and the two
+// tails' p-values of one labelling sum to 1 + P(statistic = observed).
+func TestChanceBelowP(t *testing.T) {
+	run := Labelled{
+		Scores: []float64{0.1, 0.4, 0.35, 0.8, 0.7, 0.2, 0.9, 0.05, 0.6, 0.3},
+		Member: []bool{true, false, true, false, false, true, true, true, false, false},
+	}
+	neg := Labelled{Member: run.Member}
+	for _, s := range run.Scores {
+		neg.Scores = append(neg.Scores, -s)
+	}
+	below, err := ChanceBelowP([]Labelled{run}, 200_000, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := exactChanceP(t, []Labelled{neg})
+	if math.Abs(below-want) > 5*math.Sqrt(want*(1-want)/200_000) {
+		t.Fatalf("ChanceBelowP %.5f, exact lower tail %.5f", below, want)
+	}
+	above, _ := ChanceP([]Labelled{run}, 200_000, 3)
+	if above+below < 1 {
+		t.Fatalf("tails %.4f + %.4f < 1", above, below)
+	}
 }

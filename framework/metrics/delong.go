@@ -1,0 +1,163 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// Diff compares two AUROCs measured on the same users: B's minus A's,
+// averaged over runs (seeds).
+type Diff struct {
+	Runs int `json:"runs"`
+	// AUROCA and AUROCB are the conditions' AUROCs, each the mean over runs.
+	AUROCA float64 `json:"auroc_a"`
+	AUROCB float64 `json:"auroc_b"`
+	// Delta is AUROCB - AUROCA, SE its standard error and Lo/Hi its 95%
+	// interval (Delta ± 1.96·SE).
+	Delta float64 `json:"delta"`
+	SE    float64 `json:"se"`
+	Lo    float64 `json:"lo"`
+	Hi    float64 `json:"hi"`
+	// P is the one-sided p-value of "B is not above A" (Delta ≤ 0), from
+	// the normal approximation.
+	P float64 `json:"p"`
+}
+
+// CompareAUROC is DeLong, DeLong and Clarke-Pearson's (1988) test for two
+// correlated AUROCs: a[k] and b[k] are run k's users scored under two
+// conditions (say the attack with 1 and with 10 samples), matched by user
+// id, with the same membership. Within a run the variance of the
+// difference comes from the placement values of each member among the
+// non-members and of each non-member among the members, and their
+// covariance across the two conditions (the users are the same, so the
+// two AUROCs are correlated and the paired test is much sharper than two
+// intervals side by side). Runs are independent (each seed its own split
+// and training): Delta is the mean of the runs' differences and its
+// variance the mean of theirs divided by the number of runs. The variance
+// is over users given each run's model, not over training randomness: the
+// test asks whether B beats A on the models trained, which is what a
+// sweep over an attack setting compares.
+func CompareAUROC(a, b []Labelled) (Diff, error) {
+	if len(a) == 0 || len(a) != len(b) {
+		return Diff{}, fmt.Errorf("metrics: comparing AUROCs needs the same runs under both conditions (got %d and %d)", len(a), len(b))
+	}
+	d := Diff{Runs: len(a)}
+	variance := 0.0
+	for k := range a {
+		aucA, aucB, v, err := delongRun(a[k], b[k])
+		if err != nil {
+			return Diff{}, fmt.Errorf("metrics: comparing AUROCs, run %d: %w", k, err)
+		}
+		d.AUROCA += aucA
+		d.AUROCB += aucB
+		variance += v
+	}
+	n := float64(len(a))
+	d.AUROCA /= n
+	d.AUROCB /= n
+	d.Delta = d.AUROCB - d.AUROCA
+	d.SE = math.Sqrt(variance) / n
+	d.Lo, d.Hi = d.Delta-1.959964*d.SE, d.Delta+1.959964*d.SE
+	switch {
+	case d.SE > 0:
+		d.P = 1 - distuv.UnitNormal.CDF(d.Delta/d.SE)
+	case d.Delta > 0:
+		d.P = 0
+	default:
+		d.P = 1
+	}
+	return d, nil
+}
+
+// delongRun is one run's two AUROCs and the DeLong variance of their
+// difference.
+func delongRun(a, b Labelled) (aucA, aucB, variance float64, err error) {
+	if len(a.Users) != len(a.Scores) || len(a.Member) != len(a.Scores) || len(b.Users) != len(b.Scores) || len(b.Member) != len(b.Scores) {
+		return 0, 0, 0, fmt.Errorf("users, scores and labels differ in length")
+	}
+	if len(a.Users) != len(b.Users) {
+		return 0, 0, 0, fmt.Errorf("%d users under one condition, %d under the other", len(a.Users), len(b.Users))
+	}
+	inB := make(map[string]int, len(b.Users))
+	for i, u := range b.Users {
+		if _, dup := inB[u]; dup {
+			return 0, 0, 0, fmt.Errorf("user %q twice", u)
+		}
+		inB[u] = i
+	}
+	// Members' and non-members' scores under both conditions, in a's order.
+	var posA, posB, negA, negB []float64
+	for i, u := range a.Users {
+		j, ok := inB[u]
+		if !ok {
+			return 0, 0, 0, fmt.Errorf("user %q scored under one condition only", u)
+		}
+		if a.Member[i] != b.Member[j] {
+			return 0, 0, 0, fmt.Errorf("user %q is a member under one condition only", u)
+		}
+		if a.Member[i] {
+			posA, posB = append(posA, a.Scores[i]), append(posB, b.Scores[j])
+		} else {
+			negA, negB = append(negA, a.Scores[i]), append(negB, b.Scores[j])
+		}
+	}
+	m, n := len(posA), len(negA)
+	if m < 2 || n < 2 {
+		return 0, 0, 0, fmt.Errorf("%d members and %d non-members: need at least 2 of each", m, n)
+	}
+	// Placement values: v10[i] is member i's share of non-members it
+	// outscores (ties half), v01[j] non-member j's share of members that
+	// outscore it.
+	placements := func(pos, neg []float64) (v10, v01 []float64) {
+		v10, v01 = make([]float64, len(pos)), make([]float64, len(neg))
+		for i, x := range pos {
+			for j, y := range neg {
+				s := 0.0
+				switch {
+				case x > y:
+					s = 1
+				case x == y:
+					s = 0.5
+				}
+				v10[i] += s
+				v01[j] += s
+			}
+		}
+		for i := range v10 {
+			v10[i] /= float64(len(neg))
+		}
+		for j := range v01 {
+			v01[j] /= float64(len(pos))
+		}
+		return v10, v01
+	}
+	a10, a01 := placements(posA, negA)
+	b10, b01 := placements(posB, negB)
+	aucA, aucB = mean(a10), mean(b10)
+	// Var(B - A) = Var(A) + Var(B) - 2 Cov(A, B), each from the members'
+	// and the non-members' placement values.
+	s10 := covariance(a10, a10) + covariance(b10, b10) - 2*covariance(a10, b10)
+	s01 := covariance(a01, a01) + covariance(b01, b01) - 2*covariance(a01, b01)
+	variance = s10/float64(m) + s01/float64(n)
+	return aucA, aucB, max(variance, 0), nil
+}
+
+func mean(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// covariance is the sample (n-1) covariance of xs and ys.
+func covariance(xs, ys []float64) float64 {
+	mx, my := mean(xs), mean(ys)
+	s := 0.0
+	for i := range xs {
+		s += (xs[i] - mx) * (ys[i] - my)
+	}
+	return s / float64(len(xs)-1)
+}

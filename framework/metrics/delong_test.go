@@ -1,0 +1,189 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// pairedRun draws n users (half members) scored under two conditions: a
+// is noise plus shiftA on members, b shares corr of a's noise and adds
+// shiftB on members.
+func pairedRun(rng *rand.Rand, n int, shiftA, shiftB, corr float64) (Labelled, Labelled) {
+	var a, b Labelled
+	for i := range n {
+		u := fmt.Sprint("u", i)
+		member := i%2 == 0
+		za, zb := rng.NormFloat64(), rng.NormFloat64()
+		sa, sb := za, corr*za+math.Sqrt(1-corr*corr)*zb
+		if member {
+			sa += shiftA
+			sb += shiftB
+		}
+		a.Users, a.Scores, a.Member = append(a.Users, u), append(a.Scores, sa), append(a.Member, member)
+		b.Users, b.Scores, b.Member = append(b.Users, u), append(b.Scores, math.Round(sb*10)/10), append(b.Member, member)
+	}
+	return a, b
+}
+
+// midRankPlacements is the placement variance by Sun and Xu's (2014)
+// mid-rank formulation: a member's placement is (its rank among all
+// users - its rank among members) / non-members; a non-member's is
+// 1 - (its rank among all - its rank among non-members) / members.
+// Independent of delongRun's pair counting.
+func midRankVariance(a, b Labelled) (float64, float64, float64) {
+	placements := func(r Labelled) (v10, v01 []float64) {
+		var pos, neg []float64
+		for i, s := range r.Scores {
+			if r.Member[i] {
+				pos = append(pos, s)
+			} else {
+				neg = append(neg, s)
+			}
+		}
+		all := append(append([]float64{}, pos...), neg...)
+		rAll, rPos, rNeg := midRanks(all), midRanks(pos), midRanks(neg)
+		m, n := float64(len(pos)), float64(len(neg))
+		for i := range pos {
+			v10 = append(v10, (rAll[i]-rPos[i])/n)
+		}
+		for j := range neg {
+			v01 = append(v01, 1-(rAll[len(pos)+j]-rNeg[j])/m)
+		}
+		return v10, v01
+	}
+	a10, a01 := placements(a)
+	b10, b01 := placements(b)
+	m, n := float64(len(a10)), float64(len(a01))
+	cov := func(x, y []float64) float64 {
+		mx, my := 0.0, 0.0
+		for i := range x {
+			mx += x[i]
+			my += y[i]
+		}
+		mx /= float64(len(x))
+		my /= float64(len(y))
+		s := 0.0
+		for i := range x {
+			s += (x[i] - mx) * (y[i] - my)
+		}
+		return s / float64(len(x)-1)
+	}
+	varA := cov(a10, a10)/m + cov(a01, a01)/n
+	varB := cov(b10, b10)/m + cov(b01, b01)/n
+	covAB := cov(a10, b10)/m + cov(a01, b01)/n
+	return varA, varB, covAB
+}
+
+func TestCompareAUROCMatchesMidRankFormulation(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{10, 41, 200} {
+		a, b := pairedRun(rng, n, 0.3, 0.8, 0.6)
+		d, err := CompareAUROC([]Labelled{a}, []Labelled{b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		varA, varB, covAB := midRankVariance(a, b)
+		want := math.Sqrt(varA + varB - 2*covAB)
+		if math.Abs(d.SE-want) > 1e-12 {
+			t.Errorf("n=%d: SE %.12f, mid-rank formulation %.12f", n, d.SE, want)
+		}
+		aucA, _ := AUROC(a.Scores, a.Member)
+		aucB, _ := AUROC(b.Scores, b.Member)
+		if math.Abs(d.AUROCA-aucA) > 1e-12 || math.Abs(d.AUROCB-aucB) > 1e-12 || math.Abs(d.Delta-(aucB-aucA)) > 1e-12 {
+			t.Errorf("n=%d: AUROCs %v %v, want %v %v", n, d.AUROCA, d.AUROCB, aucA, aucB)
+		}
+	}
+}
+
+// The DeLong standard error must match the spread of the difference over
+// independent datasets, and the test must reject a true null at about its
+// level.
+func TestCompareAUROCCalibration(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const datasets = 1500
+	for _, tc := range []struct {
+		name           string
+		shiftA, shiftB float64
+	}{
+		{"no difference", 0.5, 0.5},
+		{"B better", 0.3, 0.7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var deltas []float64
+			seSum, rejected := 0.0, 0
+			for range datasets {
+				a, b := pairedRun(rng, 120, tc.shiftA, tc.shiftB, 0.7)
+				d, err := CompareAUROC([]Labelled{a}, []Labelled{b})
+				if err != nil {
+					t.Fatal(err)
+				}
+				deltas = append(deltas, d.Delta)
+				seSum += d.SE
+				if d.P <= 0.025 {
+					rejected++
+				}
+			}
+			mean, sd := meanStd(deltas)
+			se := seSum / datasets
+			if math.Abs(se/sd-1) > 0.1 {
+				t.Errorf("mean DeLong SE %.4f, spread of the difference over datasets %.4f", se, sd)
+			}
+			rate := float64(rejected) / datasets
+			if tc.shiftA == tc.shiftB {
+				if math.Abs(mean) > 0.005 || rate < 0.01 || rate > 0.045 {
+					t.Errorf("under the null: mean difference %.4f, rejection rate %.3f (want about 0.025)", mean, rate)
+				}
+			} else if rate < 0.5 {
+				t.Errorf("B better by about 0.1 AUROC over 120 users: rejection rate %.3f", rate)
+			}
+		})
+	}
+}
+
+func TestCompareAUROCOverRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	a1, b1 := pairedRun(rng, 60, 0.2, 0.6, 0.5)
+	a2, b2 := pairedRun(rng, 80, 0.2, 0.6, 0.5)
+	d1, _ := CompareAUROC([]Labelled{a1}, []Labelled{b1})
+	d2, _ := CompareAUROC([]Labelled{a2}, []Labelled{b2})
+	// A run's users in another order under B: matched by id.
+	b2r := Labelled{}
+	for i := len(b2.Users) - 1; i >= 0; i-- {
+		b2r.Users, b2r.Scores, b2r.Member = append(b2r.Users, b2.Users[i]), append(b2r.Scores, b2.Scores[i]), append(b2r.Member, b2.Member[i])
+	}
+	d, err := CompareAUROC([]Labelled{a1, a2}, []Labelled{b1, b2r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSE := math.Sqrt(d1.SE*d1.SE+d2.SE*d2.SE) / 2
+	if math.Abs(d.Delta-(d1.Delta+d2.Delta)/2) > 1e-12 || math.Abs(d.SE-wantSE) > 1e-12 || d.Runs != 2 {
+		t.Fatalf("pooled %+v, want delta %.6f and SE %.6f", d, (d1.Delta+d2.Delta)/2, wantSE)
+	}
+	if math.Abs(d.Lo-(d.Delta-1.959964*d.SE)) > 1e-9 || d.P <= 0 || d.P >= 1 {
+		t.Fatalf("interval or p: %+v", d)
+	}
+}
+
+func TestCompareAUROCErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	a, b := pairedRun(rng, 10, 0, 0, 0.5)
+	other := b
+	other.Users = append([]string{"stranger"}, b.Users[1:]...)
+	flipped := b
+	flipped.Member = append([]bool{!b.Member[0]}, b.Member[1:]...)
+	for _, tc := range []struct {
+		name string
+		a, b []Labelled
+	}{
+		{"no runs", nil, nil},
+		{"runs differ", []Labelled{a}, []Labelled{b, b}},
+		{"another user", []Labelled{a}, []Labelled{other}},
+		{"membership differs", []Labelled{a}, []Labelled{flipped}},
+	} {
+		if _, err := CompareAUROC(tc.a, tc.b); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+}
