@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"syscall"
+	"time"
 
 	"github.com/privlm/privlm/framework/notebook"
 )
@@ -20,9 +21,10 @@ func init() {
 }
 
 func runNotebooksRun(args []string, e *env) error {
-	fs := newFlags("notebooks run", "notebooks run [--mode quick|repro|full] [--out DIR] [NOTEBOOK.ipynb ...] (default notebooks/*.ipynb; for repro, those with a repro mode)", e.stderr)
+	fs := newFlags("notebooks run", "notebooks run [--mode quick|repro|full] [--out DIR] [--keep] [NOTEBOOK.ipynb ...] (default notebooks/*.ipynb; for repro, those with a repro mode)", e.stderr)
 	mode := fs.String("mode", notebook.Quick, "notebook mode exported as $"+notebook.ModeEnv)
 	out := fs.String("out", filepath.Join("build", "notebooks"), "folder for the executed notebooks")
+	keep := fs.Bool("keep", false, "copy each notebook that passes into results/reference/<notebook>/<mode> (tables, figures, the executed notebook, run.json with machine, backend, commit and time)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -69,6 +71,7 @@ func runNotebooksRun(args []string, e *env) error {
 	failed := 0
 	for i, p := range paths {
 		fmt.Fprintf(e.stdout, "[%d/%d] %s (%s) ... ", i+1, len(paths), filepath.Base(p), *mode)
+		started := time.Now()
 		res, err := notebook.Execute(ctx, p, notebook.ExecOptions{Mode: *mode, OutDir: *out})
 		if err != nil {
 			fmt.Fprintln(e.stdout, "FAILED")
@@ -76,6 +79,17 @@ func runNotebooksRun(args []string, e *env) error {
 		}
 		if len(res.Problems) == 0 {
 			fmt.Fprintf(e.stdout, "ok in %.0fs\n", res.Duration.Seconds())
+			if *keep {
+				root, err := notebook.RepoRoot()
+				if err != nil {
+					return err
+				}
+				dir, err := notebook.Keep(root, res, *mode, started)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "    kept in %s\n", dir)
+			}
 			continue
 		}
 		failed++
