@@ -163,13 +163,17 @@ func printMetrics(w io.Writer, rows []experiment.MetricsRow, asJSON bool) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	io.WriteString(tw, "EXPERIMENT\tATTACK\tAUROC\t95% CI\tTPR@0.1%FPR\tTPR@1%FPR\tTPR@5%FPR\tMEMBERS\tNON-MEMBERS\n")
+	io.WriteString(tw, "EXPERIMENT\tATTACK\tAUROC\t95% CI\tP(CHANCE)\tTPR@0.1%FPR\tTPR@1%FPR\tTPR@5%FPR\tMEMBERS\tNON-MEMBERS\n")
 	for _, r := range experiment.Headline(rows) {
-		fmt.Fprintf(tw, "%s\t%s\t%.3f\t[%.3f, %.3f]\t%s\t%s\t%s\t%d\t%d\n", r.ExperimentID, r.Attack, r.AUROC, r.AUROCLo, r.AUROCHi,
+		p := "n/a"
+		if r.ChanceP != nil {
+			p = fmt.Sprintf("%.4f", *r.ChanceP)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t[%.3f, %.3f]\t%s\t%s\t%s\t%s\t%d\t%d\n", r.ExperimentID, r.Attack, r.AUROC, r.AUROCLo, r.AUROCHi, p,
 			rate(r.TPRAt01FPR), rate(r.TPRAt1FPR), rate(r.TPRAt5FPR), r.NMembers, r.NNonMembers)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "(non-canary users; TPR at FPR f needs ceil(1/f) non-members, else n/a; every group (all, canary, non_canary) is in metrics.parquet)")
+	fmt.Fprintln(w, "(non-canary users; P(CHANCE): one-sided permutation p-value of no membership signal, 9999 label permutations within each seed; TPR at FPR f needs ceil(1/f) non-members, else n/a; every group (all, canary, non_canary) is in metrics.parquet)")
 	printPrivacy(w, rows)
 }
 
