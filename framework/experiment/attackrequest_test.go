@@ -24,7 +24,7 @@ func TestAttackRequestSkipsShortUsers(t *testing.T) {
 	if err := data.WriteFile(path, recs); err != nil {
 		t.Fatal(err)
 	}
-	req, short, err := attackRequest(path, 2, 1)
+	req, short, err := attackRequest(path, 2, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,17 @@ func TestAttackRequestSkipsShortUsers(t *testing.T) {
 			t.Errorf("user %s has %d samples, want 2 (and b skipped)", u.UserID, len(u.Texts))
 		}
 	}
-	if req, short, _ = attackRequest(path, 0, 1); short != 0 || len(req.Users) != 3 {
+	if req, short, _ = attackRequest(path, 0, 0, 1); short != 0 || len(req.Users) != 3 {
 		t.Errorf("m = 0: short %d, %d users; want every user with all samples", short, len(req.Users))
+	}
+	// attack.min_samples = 3: only a (3 samples) is attacked, at m = 1 too,
+	// and its one sample is the first of its m = 2 samples.
+	one, short, _ := attackRequest(path, 1, 3, 1)
+	two, _, _ := attackRequest(path, 2, 3, 1)
+	if short != 2 || len(one.Users) != 1 || one.Users[0].UserID != "a" || len(one.Users[0].Texts) != 1 {
+		t.Fatalf("min_samples 3, m 1: short %d, users %+v; want a alone with 1 sample", short, one.Users)
+	}
+	if one.Users[0].Texts[0] != two.Users[0].Texts[0] {
+		t.Errorf("m = 1's sample %q is not the first of m = 2's %q", one.Users[0].Texts[0], two.Users[0].Texts)
 	}
 }

@@ -90,6 +90,11 @@ type CanaryConfig struct {
 type AttackConfig struct {
 	// Samples is m, the attacker's samples per user (0: all held back).
 	Samples int `json:"samples"`
+	// MinSamples, when above Samples, attacks only the users with at least
+	// that many attacker samples (after the overlap drop), so that a sweep
+	// over attack.samples up to MinSamples attacks the same users at every
+	// m (0: every user with at least Samples).
+	MinSamples int `json:"min_samples"`
 	// MaxTokens, when > 0, cuts each attacker sample to its first MaxTokens
 	// tokens before any attack sees it (the manifest counts what it cut).
 	// 0, the default, scores every sample whole over the fine-tuning's

@@ -4,15 +4,20 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/privlm/privlm/framework/data"
 	"github.com/privlm/privlm/framework/metrics"
 )
 
 // GrowthRow tests the finding "AUROC grows with <key>" on a sweep over
-// key: the attack's headline (non-canary) AUROC at the sweep's largest
-// value of key against its smallest, on the same users and models, by
-// DeLong's paired test pooled over seeds (metrics.CompareAUROC).
+// key alone: the attack's headline (non-canary) AUROC at the sweep's
+// largest value of key against its smallest, on the users scored at both
+// and the same models, by DeLong's paired test pooled over seeds
+// (metrics.CompareAUROC). Its variance is over users given each seed's
+// trained model (which samples each user has included), not over training
+// runs: the test asks whether the larger value beats the smaller one on
+// the models trained.
 type GrowthRow struct {
 	Attack string  `parquet:"attack" json:"attack"`
 	Key    string  `parquet:"key" json:"key"`
@@ -28,14 +33,38 @@ type GrowthRow struct {
 	DeltaHi   float64 `parquet:"delta_hi" json:"delta_hi"`
 	P         float64 `parquet:"p" json:"p"`
 	NSeeds    int64   `parquet:"n_seeds" json:"n_seeds"`
-	// NUsers is the fewest users any seed compares.
-	NUsers int64 `parquet:"n_users" json:"n_users"`
+	// NUsers is the fewest users any seed compares; NLeftOut the users,
+	// summed over seeds, scored at one of the two values only (at a large
+	// attack.samples, users the overlap drop left short; attack.min_samples
+	// avoids that) and so left out of the comparison.
+	NUsers   int64 `parquet:"n_users" json:"n_users"`
+	NLeftOut int64 `parquet:"n_left_out" json:"n_left_out"`
+	// SeedDeltas are the seeds' own differences, for whether they agree.
+	SeedDeltas string `parquet:"seed_deltas" json:"seed_deltas"`
 	// Paper is the paper's finding in words with its numbers (empty: not in
 	// the paper); Reproduces yes (P at most metrics.ChanceLevel), no or
 	// not comparable, and Why the reason.
 	Paper      string `parquet:"paper" json:"paper"`
 	Reproduces string `parquet:"reproduces" json:"reproduces"`
 	Why        string `parquet:"why" json:"why"`
+}
+
+// common keeps the users a and b both scored, and counts the others.
+func common(a, b metrics.Labelled) (metrics.Labelled, metrics.Labelled, int) {
+	keep := func(l, other metrics.Labelled) (out metrics.Labelled) {
+		in := make(map[string]bool, len(other.Users))
+		for _, u := range other.Users {
+			in[u] = true
+		}
+		for i, u := range l.Users {
+			if in[u] {
+				out.Users, out.Scores, out.Member = append(out.Users, u), append(out.Scores, l.Scores[i]), append(out.Member, l.Member[i])
+			}
+		}
+		return out
+	}
+	ka, kb := keep(a, b), keep(b, a)
+	return ka, kb, len(a.Users) - len(ka.Users) + len(b.Users) - len(kb.Users)
 }
 
 // SweepScores reads the per-user scores a sweep collected
@@ -61,6 +90,9 @@ func Growth(scores []ScoreRow, attack, key, paper string) (GrowthRow, error) {
 		v := PointValue(s.ExperimentID, key)
 		if v != v { // NaN: not a point of a sweep over key
 			return GrowthRow{}, fmt.Errorf("experiment: growth over %s: score row of %q (user %s) has no numeric %s", key, s.ExperimentID, s.UserID, key)
+		}
+		if _, point, _ := strings.Cut(s.ExperimentID, "/"); strings.Contains(point, ",") {
+			return GrowthRow{}, fmt.Errorf("experiment: growth over %s needs a sweep over %s alone, got point %q", key, key, point)
 		}
 		c := cell{v, s.Seed}
 		r, ok := runs[c]
@@ -92,8 +124,10 @@ func Growth(scores []ScoreRow, attack, key, paper string) (GrowthRow, error) {
 	var a, b []metrics.Labelled
 	row := GrowthRow{Attack: attack, Key: key, From: from, To: to, NSeeds: int64(len(seeds)), Paper: paper}
 	for i, s := range seeds {
-		a, b = append(a, *runs[cell{from, s}]), append(b, *runs[cell{to, s}])
-		if n := int64(len(a[i].Users)); i == 0 || n < row.NUsers {
+		ra, rb, left := common(*runs[cell{from, s}], *runs[cell{to, s}])
+		a, b = append(a, ra), append(b, rb)
+		row.NLeftOut += int64(left)
+		if n := int64(len(ra.Users)); i == 0 || n < row.NUsers {
 			row.NUsers = n
 		}
 	}
@@ -102,8 +136,13 @@ func Growth(scores []ScoreRow, attack, key, paper string) (GrowthRow, error) {
 		return GrowthRow{}, fmt.Errorf("experiment: growth of %s over %s (%g to %g): %w", attack, key, from, to, err)
 	}
 	row.AUROCFrom, row.AUROCTo, row.Delta, row.DeltaLo, row.DeltaHi, row.P = d.AUROCA, d.AUROCB, d.Delta, d.Lo, d.Hi, d.P
-	ours := fmt.Sprintf("ours %.3f at %s=%g to %.3f at %g, difference %+.3f [%+.3f, %+.3f], DeLong paired p = %.4f (one-sided, level %.3f) over %d seeds, at least %d users each",
-		d.AUROCA, key, from, d.AUROCB, to, d.Delta, d.Lo, d.Hi, d.P, metrics.ChanceLevel, len(seeds), row.NUsers)
+	var per []string
+	for i, s := range seeds {
+		per = append(per, fmt.Sprintf("seed %d %+.3f", s, d.RunDeltas[i]))
+	}
+	row.SeedDeltas = strings.Join(per, ", ")
+	ours := fmt.Sprintf("ours %.3f at %s=%g to %.3f at %g, difference %+.3f [%+.3f, %+.3f] (%s), DeLong paired p = %.4f (one-sided, level %.3f; variance over users given each seed's model) over %d seeds, at least %d users each, %d scored at one value only and left out",
+		d.AUROCA, key, from, d.AUROCB, to, d.Delta, d.Lo, d.Hi, row.SeedDeltas, d.P, metrics.ChanceLevel, len(seeds), row.NUsers, row.NLeftOut)
 	switch {
 	case paper == "":
 		row.Reproduces, row.Why = NotComparable, "the paper does not test this on this dataset; "+ours

@@ -84,10 +84,30 @@ func TestGrowth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if math.Abs(row.Delta-want.Delta) > 1e-12 || math.Abs(row.P-want.P) > 1e-12 || row.From != 1 || row.To != 10 || row.NSeeds != 2 || row.NUsers != 80 {
+			if math.Abs(row.Delta-want.Delta) > 1e-12 || math.Abs(row.P-want.P) > 1e-12 || row.From != 1 || row.To != 10 || row.NSeeds != 2 || row.NUsers != 80 || row.NLeftOut != 0 ||
+				!strings.Contains(row.SeedDeltas, fmt.Sprintf("seed 2 %+.3f", want.RunDeltas[1])) {
 				t.Fatalf("row %+v, want CompareAUROC's %+v over 2 seeds and 80 non-canary users", row, want)
 			}
 		})
+	}
+}
+
+// Users scored at one value only (at m = 10, users the overlap drop left
+// short) are left out of the paired comparison and counted.
+func TestGrowthLeavesOutUsersScoredOnce(t *testing.T) {
+	var scores []ScoreRow
+	for _, s := range growthScores(0.1, 1.0) {
+		if s.ExperimentID == "growth/attack.samples=10" && (s.UserID == "u3" || s.UserID == "u4") && s.Seed == 1 {
+			continue
+		}
+		scores = append(scores, s)
+	}
+	row, err := Growth(scores, "user-inference", "attack.samples", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.NLeftOut != 2 || row.NUsers != 78 || !strings.Contains(row.Why, "2 scored at one value only") {
+		t.Fatalf("left out %d, users %d, why %q; want 2 left out and 78 users compared in seed 1", row.NLeftOut, row.NUsers, row.Why)
 	}
 }
 
@@ -101,6 +121,8 @@ func TestGrowthErrors(t *testing.T) {
 	}
 	noKey := append([]ScoreRow{}, scores...)
 	noKey[0].ExperimentID = "growth/train.epochs=2"
+	twoKeys := append([]ScoreRow{}, scores...)
+	twoKeys[0].ExperimentID = "growth/attack.samples=1,train.epochs=2"
 	for _, tc := range []struct {
 		name   string
 		scores []ScoreRow
@@ -108,6 +130,7 @@ func TestGrowthErrors(t *testing.T) {
 	}{
 		{"one value", one, "two values"},
 		{"row without the key", noKey, "no numeric attack.samples"},
+		{"a sweep over two keys", twoKeys, "attack.samples alone"},
 	} {
 		if _, err := Growth(tc.scores, "user-inference", "attack.samples", "x"); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)

@@ -124,6 +124,9 @@ func Validate(cfg Config) (*plan, error) {
 	if cfg.Attack.Samples < 0 {
 		return fail("attack.samples", fmt.Errorf("%d, want >= 0 (0: all)", cfg.Attack.Samples))
 	}
+	if cfg.Attack.MinSamples < 0 {
+		return fail("attack.min_samples", fmt.Errorf("%d, want >= 0 (0: attack.samples)", cfg.Attack.MinSamples))
+	}
 	if cfg.Attack.MaxTokens < 0 {
 		return fail("attack.max_tokens", fmt.Errorf("%d, want >= 0 (0: score samples whole)", cfg.Attack.MaxTokens))
 	}
@@ -589,12 +592,15 @@ func runStages(ctx context.Context, cfg Config, out, stages string, log io.Write
 		return nil, err
 	}
 	// 6. Attacks, through one oracle shared by every attack (it caches scores).
-	requests, short, err := attackRequest(filepath.Join(splitDir, "attacker.parquet"), cfg.Attack.Samples, cfg.Seed)
+	requests, short, err := attackRequest(filepath.Join(splitDir, "attacker.parquet"), cfg.Attack.Samples, cfg.Attack.MinSamples, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
 	if short > 0 {
 		w := fmt.Sprintf("%d users have fewer than attack.samples = %d attacker samples after samples copied in the training data were dropped: they are not attacked (the population differs from runs with smaller attack.samples)", short, cfg.Attack.Samples)
+		if cfg.Attack.MinSamples > cfg.Attack.Samples {
+			w = fmt.Sprintf("%d users have fewer than attack.min_samples = %d attacker samples after samples copied in the training data were dropped: they are not attacked (at every attack.samples up to %d the same users are)", short, cfg.Attack.MinSamples, cfg.Attack.MinSamples)
+		}
 		p.warnings = append(p.warnings, w)
 		fmt.Fprintf(log, "privlm: warning: %s\n", w)
 	}
@@ -668,6 +674,11 @@ func attackCheckpoint(ctx context.Context, p *plan, pl *pipeline, inputs []strin
 	var scores []ScoreRow
 	for _, spec := range p.attacks {
 		stageKey := append(append([]any{}, key...), spec, p.versions[spec.Name], cfg.Attack.Samples, cfg.Attack.MaxTokens, scoringVersion)
+		if cfg.Attack.MinSamples > cfg.Attack.Samples {
+			// Only when it changes who is attacked, so that caches made
+			// before the key existed stay valid.
+			stageKey = append(stageKey, "min_samples", cfg.Attack.MinSamples)
+		}
 		dir, err := pl.run(Stage{Name: "attack-" + p.names[spec.Name] + suffix, Inputs: inputs, Key: stageKey, Run: func(dir string) error {
 			o, err := getOracle()
 			if err != nil {

@@ -387,12 +387,12 @@ func fineTunerInputs(p *plan, trainPath, valPath string) (read, devices []string
 	return read, devices
 }
 
-// attackRequest groups the attacker's documents by user; with samples > 0,
-// each user keeps that many, drawn from the seed.
 // attackRequest is every user's attacker samples, m = samples of them (0:
-// all). A user with fewer than m (left so by the overlap drop) is not
-// attacked; short counts them.
-func attackRequest(path string, samples int, seed uint64) (req plugin.AttackRequest, short int, err error) {
+// all), drawn by a shuffle seeded by the seed and the user id, so the
+// first m of one shuffle: a smaller m's samples are a subset of a larger
+// one's. A user with fewer than max(m, minSamples) (left so by the overlap
+// drop) is not attacked; short counts them.
+func attackRequest(path string, samples, minSamples int, seed uint64) (req plugin.AttackRequest, short int, err error) {
 	recs, err := data.ReadFile(path)
 	if err != nil {
 		return plugin.AttackRequest{}, 0, err
@@ -404,12 +404,13 @@ func attackRequest(path string, samples int, seed uint64) (req plugin.AttackRequ
 			texts = append(texts, recs[j].Text)
 			j++
 		}
+		have := len(texts)
 		if samples > 0 && len(texts) > samples {
 			r := rand.New(rand.NewPCG(seed, userSeed(recs[i].UserID)))
 			r.Shuffle(len(texts), func(a, b int) { texts[a], texts[b] = texts[b], texts[a] })
 			texts = texts[:samples]
 		}
-		if len(texts) < samples {
+		if have < max(samples, minSamples) {
 			short++
 		} else {
 			req.Users = append(req.Users, plugin.UserSamples{UserID: recs[i].UserID, Texts: texts})

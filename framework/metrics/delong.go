@@ -23,6 +23,8 @@ type Diff struct {
 	// P is the one-sided p-value of "B is not above A" (Delta ≤ 0), from
 	// the normal approximation.
 	P float64 `json:"p"`
+	// RunDeltas are the runs' own differences, in order.
+	RunDeltas []float64 `json:"run_deltas"`
 }
 
 // CompareAUROC is DeLong, DeLong and Clarke-Pearson's (1988) test for two
@@ -52,6 +54,7 @@ func CompareAUROC(a, b []Labelled) (Diff, error) {
 		}
 		d.AUROCA += aucA
 		d.AUROCB += aucB
+		d.RunDeltas = append(d.RunDeltas, aucB-aucA)
 		variance += v
 	}
 	n := float64(len(a))
@@ -86,6 +89,13 @@ func delongRun(a, b Labelled) (aucA, aucB, variance float64, err error) {
 			return 0, 0, 0, fmt.Errorf("user %q twice", u)
 		}
 		inB[u] = i
+	}
+	inA := make(map[string]bool, len(a.Users))
+	for _, u := range a.Users {
+		if inA[u] {
+			return 0, 0, 0, fmt.Errorf("user %q twice", u)
+		}
+		inA[u] = true
 	}
 	// Members' and non-members' scores under both conditions, in a's order.
 	var posA, posB, negA, negB []float64

@@ -158,7 +158,8 @@ func TestCompareAUROCOverRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantSE := math.Sqrt(d1.SE*d1.SE+d2.SE*d2.SE) / 2
-	if math.Abs(d.Delta-(d1.Delta+d2.Delta)/2) > 1e-12 || math.Abs(d.SE-wantSE) > 1e-12 || d.Runs != 2 {
+	if math.Abs(d.Delta-(d1.Delta+d2.Delta)/2) > 1e-12 || math.Abs(d.SE-wantSE) > 1e-12 || d.Runs != 2 ||
+		len(d.RunDeltas) != 2 || d.RunDeltas[0] != d1.Delta || math.Abs(d.RunDeltas[1]-d2.Delta) > 1e-12 {
 		t.Fatalf("pooled %+v, want delta %.6f and SE %.6f", d, (d1.Delta+d2.Delta)/2, wantSE)
 	}
 	if math.Abs(d.Lo-(d.Delta-1.959964*d.SE)) > 1e-9 || d.P <= 0 || d.P >= 1 {
@@ -171,6 +172,8 @@ func TestCompareAUROCErrors(t *testing.T) {
 	a, b := pairedRun(rng, 10, 0, 0, 0.5)
 	other := b
 	other.Users = append([]string{"stranger"}, b.Users[1:]...)
+	twice := a
+	twice.Users = append([]string{a.Users[1]}, a.Users[1:]...)
 	flipped := b
 	flipped.Member = append([]bool{!b.Member[0]}, b.Member[1:]...)
 	for _, tc := range []struct {
@@ -181,6 +184,7 @@ func TestCompareAUROCErrors(t *testing.T) {
 		{"runs differ", []Labelled{a}, []Labelled{b, b}},
 		{"another user", []Labelled{a}, []Labelled{other}},
 		{"membership differs", []Labelled{a}, []Labelled{flipped}},
+		{"a user twice", []Labelled{twice}, []Labelled{b}},
 	} {
 		if _, err := CompareAUROC(tc.a, tc.b); err == nil {
 			t.Errorf("%s: no error", tc.name)
