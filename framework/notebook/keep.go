@@ -19,16 +19,21 @@ type ReferenceRun struct {
 	Notebook string    `json:"notebook"`
 	Mode     string    `json:"mode"`
 	Started  time.Time `json:"started"`
-	// Seconds is the notebook's wall time in this execution. Stages reused
-	// from an earlier run make it short: StagesReused says whether any
-	// stage folder (results/<notebook>/<mode>/.../stages/*) predates it.
+	// Seconds is the notebook's wall time in this execution. StagesReused
+	// says whether any stage folder (results/<notebook>/<mode>/.../stages/*)
+	// predates it: then the wall time is short, and those stages were
+	// computed by the code of an earlier run (stage keys name the plugin
+	// version string, not the code), which Commit does not pin.
 	Seconds      float64 `json:"seconds"`
 	StagesReused bool    `json:"stages_reused"`
-	// Commit is the repository's HEAD, Modified whether the working tree
-	// had uncommitted changes to tracked files (the notebooks compile the
-	// checkout they sit in).
-	Commit   string `json:"commit"`
-	Modified bool   `json:"modified"`
+	// CommitAtStart and Commit are the repository's HEAD when the execution
+	// started and ended; Modified says the notebooks may have compiled code
+	// that neither names: the tree had changes (tracked or untracked, outside
+	// ignored paths) at the start or the end, or HEAD moved in between (the
+	// notebooks compile the live checkout, cell by cell).
+	CommitAtStart string `json:"commit_at_start"`
+	Commit        string `json:"commit"`
+	Modified      bool   `json:"modified"`
 	// Backends are the distinct backends the runs' manifests name.
 	Backends  []string `json:"backends"`
 	CPU       string   `json:"cpu"`
@@ -43,10 +48,12 @@ type ReferenceRun struct {
 // folder of the repository at root, results/reference/<notebook>/<mode>: the
 // top-level tables (Parquet) and figures (PNG) of results/<notebook>/<mode>,
 // the executed notebook, and run.json (ReferenceRun: machine, backend,
-// commit, time). Run folders, stages and sweeps are not kept. The folder
-// is written under a temporary name and renamed into place, replacing an
-// earlier reference of the same notebook and mode.
-func Keep(root string, res Result, mode string, started time.Time) (string, error) {
+// commit, time). Run folders, stages and sweeps are not kept. A table or
+// figure older than this execution (started) is refused: it would be an
+// earlier run's, kept under this one's commit. The folder is written under
+// a temporary name and renamed into place, replacing an earlier reference
+// of the same notebook and mode (which is restored if the rename fails).
+func Keep(root string, res Result, mode string, started time.Time, atStart GitState) (string, error) {
 	name := strings.TrimSuffix(filepath.Base(res.Notebook), ".ipynb")
 	src := filepath.Join(root, "results", name, mode)
 	dst := filepath.Join(root, "results", "reference", name, mode)
@@ -60,7 +67,9 @@ func Keep(root string, res Result, mode string, started time.Time) (string, erro
 	}
 	run := ReferenceRun{Notebook: name, Mode: mode, Started: started.UTC(), Seconds: res.Duration.Seconds(), StagesReused: reused,
 		Cores: runtime.NumCPU(), GoVersion: runtime.Version(), CPU: cpuModel(), LoadAvg: loadAvg()}
-	run.Commit, run.Modified = gitState(root)
+	end := ReadGitState(root)
+	run.CommitAtStart, run.Commit = atStart.Commit, end.Commit
+	run.Modified = atStart.Dirty || end.Dirty || atStart.Commit != end.Commit
 	if run.Backends, err = manifestBackends(src); err != nil {
 		return "", err
 	}
@@ -82,6 +91,13 @@ func Keep(root string, res Result, mode string, started time.Time) (string, erro
 	}
 	for _, e := range entries {
 		if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".parquet" || ext == ".png") {
+			info, err := e.Info()
+			if err != nil {
+				return "", err
+			}
+			if info.ModTime().Before(started) {
+				return "", fmt.Errorf("notebook: keeping %s: %s was written before this execution (an earlier run's output; remove it and run again)", name, filepath.Join(src, e.Name()))
+			}
 			if err := copyOne(filepath.Join(src, e.Name()), e.Name()); err != nil {
 				return "", err
 			}
@@ -103,11 +119,26 @@ func Keep(root string, res Result, mode string, started time.Time) (string, erro
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return "", err
 	}
-	if err := os.RemoveAll(dst); err != nil {
-		return "", err
+	// Move the earlier reference aside, put the new one in place, then
+	// drop the earlier one (or put it back if the new one cannot go in).
+	old := tmp + ".old"
+	hadOld := false
+	if _, err := os.Stat(dst); err == nil {
+		if err := os.Rename(dst, old); err != nil {
+			return "", err
+		}
+		hadOld = true
 	}
 	if err := os.Rename(tmp, dst); err != nil {
+		if hadOld {
+			_ = os.Rename(old, dst)
+		}
 		return "", err
+	}
+	if hadOld {
+		if err := os.RemoveAll(old); err != nil {
+			return "", err
+		}
 	}
 	return dst, nil
 }
@@ -158,13 +189,21 @@ func manifestBackends(dir string) ([]string, error) {
 	return out, err
 }
 
-func gitState(root string) (commit string, modified bool) {
+// GitState is a checkout's HEAD and whether its tree has changes (tracked
+// or untracked files outside ignored paths).
+type GitState struct {
+	Commit string
+	Dirty  bool
+}
+
+// ReadGitState reads root's GitState; without git, Commit says so.
+func ReadGitState(root string) GitState {
 	head, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
 	if err != nil {
-		return "unknown (no git)", false
+		return GitState{Commit: "unknown (no git)"}
 	}
-	status, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output()
-	return strings.TrimSpace(string(head)), err != nil || len(strings.TrimSpace(string(status))) > 0
+	status, err := exec.Command("git", "-C", root, "status", "--porcelain").Output()
+	return GitState{Commit: strings.TrimSpace(string(head)), Dirty: err != nil || len(strings.TrimSpace(string(status))) > 0}
 }
 
 func cpuModel() string {

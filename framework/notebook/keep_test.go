@@ -3,6 +3,7 @@ package notebook
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,6 +27,7 @@ func write(t *testing.T, path, text string) {
 // reference whole.
 func TestKeep(t *testing.T) {
 	root := t.TempDir()
+	started := time.Now().Add(-time.Minute)
 	res := filepath.Join(root, "results", "01_x", "repro")
 	write(t, filepath.Join(res, "metrics.parquet"), "table")
 	write(t, filepath.Join(res, "auroc.png"), "figure")
@@ -41,7 +43,6 @@ func TestKeep(t *testing.T) {
 	old := filepath.Join(root, "results", "reference", "01_x", "repro", "stale.png")
 	write(t, old, "from an earlier reference")
 
-	started := time.Now()
 	past := started.Add(-time.Hour)
 	for _, tc := range []struct {
 		name   string
@@ -52,7 +53,7 @@ func TestKeep(t *testing.T) {
 			if err := os.Chtimes(stage, tc.stamp, tc.stamp); err != nil {
 				t.Fatal(err)
 			}
-			dir, err := Keep(root, Result{Notebook: "notebooks/01_x.ipynb", Executed: executed, Duration: 90 * time.Second}, "repro", started)
+			dir, err := Keep(root, Result{Notebook: "notebooks/01_x.ipynb", Executed: executed, Duration: 90 * time.Second}, "repro", started, GitState{Commit: "abc"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,7 +71,8 @@ func TestKeep(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !slices.Equal(run.Backends, []string{"go", "xla:cuda"}) || run.Seconds != 90 || run.StagesReused != tc.reused ||
-				run.Cores < 1 || run.CPU == "" || !strings.HasPrefix(run.Commit, "unknown") || len(run.Files) != 3 {
+				run.Cores < 1 || run.CPU == "" || len(run.Files) != 3 ||
+				run.CommitAtStart != "abc" || !strings.HasPrefix(run.Commit, "unknown") || !run.Modified {
 				t.Fatalf("run.json %+v", run)
 			}
 			leftovers, _ := filepath.Glob(filepath.Join(root, "results", "reference", "01_x", ".repro-*"))
@@ -79,8 +81,49 @@ func TestKeep(t *testing.T) {
 			}
 		})
 	}
-	// Nothing to keep: an error naming the folder, and the reference stays.
-	if _, err := Keep(root, Result{Notebook: "notebooks/02_y.ipynb", Executed: executed}, "repro", started); err == nil || !strings.Contains(err.Error(), "02_y") {
+	// Nothing to keep: an error naming the folder.
+	if _, err := Keep(root, Result{Notebook: "notebooks/02_y.ipynb", Executed: executed}, "repro", started, GitState{}); err == nil || !strings.Contains(err.Error(), "02_y") {
 		t.Fatalf("no results: %v", err)
+	}
+	// A figure an earlier execution wrote is refused, and the reference
+	// kept before stays whole.
+	stale := filepath.Join(res, "old_figure.png")
+	write(t, stale, "from an earlier run")
+	if err := os.Chtimes(stale, past, past); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Keep(root, Result{Notebook: "notebooks/01_x.ipynb", Executed: executed}, "repro", started, GitState{}); err == nil || !strings.Contains(err.Error(), "old_figure.png") {
+		t.Fatalf("stale figure: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "results", "reference", "01_x", "repro", "run.json")); err != nil {
+		t.Fatalf("the earlier reference is gone: %v", err)
+	}
+}
+
+// ReadGitState: a clean checkout (ignored results aside) is not dirty; an
+// untracked file, which Go would compile, makes it so.
+func TestReadGitState(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	root := t.TempDir()
+	gitC := func(args ...string) {
+		cmd := exec.Command("git", append([]string{"-C", root, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	write(t, filepath.Join(root, ".gitignore"), "/results/\n")
+	gitC("init", "-q")
+	gitC("add", ".gitignore")
+	gitC("commit", "-q", "-m", "x")
+	write(t, filepath.Join(root, "results", "r.parquet"), "ignored")
+	s := ReadGitState(root)
+	if s.Dirty || len(s.Commit) != 40 {
+		t.Fatalf("clean checkout: %+v", s)
+	}
+	write(t, filepath.Join(root, "extra.go"), "package x")
+	if s := ReadGitState(root); !s.Dirty {
+		t.Fatalf("an untracked .go file: %+v, want dirty", s)
 	}
 }

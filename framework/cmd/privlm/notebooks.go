@@ -72,6 +72,14 @@ func runNotebooksRun(args []string, e *env) error {
 	for i, p := range paths {
 		fmt.Fprintf(e.stdout, "[%d/%d] %s (%s) ... ", i+1, len(paths), filepath.Base(p), *mode)
 		started := time.Now()
+		var atStart notebook.GitState
+		if *keep {
+			root, err := notebook.RepoRoot()
+			if err != nil {
+				return err
+			}
+			atStart = notebook.ReadGitState(root)
+		}
 		res, err := notebook.Execute(ctx, p, notebook.ExecOptions{Mode: *mode, OutDir: *out})
 		if err != nil {
 			fmt.Fprintln(e.stdout, "FAILED")
@@ -84,7 +92,7 @@ func runNotebooksRun(args []string, e *env) error {
 				if err != nil {
 					return err
 				}
-				dir, err := notebook.Keep(root, res, *mode, started)
+				dir, err := notebook.Keep(root, res, *mode, started, atStart)
 				if err != nil {
 					return err
 				}
