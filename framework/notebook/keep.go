@@ -189,8 +189,9 @@ func manifestBackends(dir string) ([]string, error) {
 	return out, err
 }
 
-// GitState is a checkout's HEAD and whether its tree has changes (tracked
-// or untracked files outside ignored paths).
+// GitState is a checkout's HEAD and whether its tree has changes: tracked
+// or untracked files outside ignored paths and outside results/ (run
+// outputs and kept references, which no notebook compiles).
 type GitState struct {
 	Commit string
 	Dirty  bool
@@ -202,7 +203,7 @@ func ReadGitState(root string) GitState {
 	if err != nil {
 		return GitState{Commit: "unknown (no git)"}
 	}
-	status, err := exec.Command("git", "-C", root, "status", "--porcelain").Output()
+	status, err := exec.Command("git", "-C", root, "status", "--porcelain", "--", ".", ":(exclude)results").Output()
 	return GitState{Commit: strings.TrimSpace(string(head)), Dirty: err != nil || len(strings.TrimSpace(string(status))) > 0}
 }
 

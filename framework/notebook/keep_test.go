@@ -100,8 +100,8 @@ func TestKeep(t *testing.T) {
 	}
 }
 
-// ReadGitState: a clean checkout (ignored results aside) is not dirty; an
-// untracked file, which Go would compile, makes it so.
+// ReadGitState: a clean checkout (results aside, kept references included)
+// is not dirty; an untracked file, which Go would compile, makes it so.
 func TestReadGitState(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("no git")
@@ -113,11 +113,12 @@ func TestReadGitState(t *testing.T) {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
 	}
-	write(t, filepath.Join(root, ".gitignore"), "/results/\n")
+	write(t, filepath.Join(root, ".gitignore"), "/results/*\n!/results/reference/\n")
 	gitC("init", "-q")
 	gitC("add", ".gitignore")
 	gitC("commit", "-q", "-m", "x")
 	write(t, filepath.Join(root, "results", "r.parquet"), "ignored")
+	write(t, filepath.Join(root, "results", "reference", "x", "m.parquet"), "a kept reference, not yet committed: not code")
 	s := ReadGitState(root)
 	if s.Dirty || len(s.Commit) != 40 {
 		t.Fatalf("clean checkout: %+v", s)
