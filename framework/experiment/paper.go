@@ -91,7 +91,8 @@ const (
 // metrics.ChanceLevel (0.025, one-sided). The test needs no spread over
 // seeds, so it stays valid with 2 seeds, where the t interval over seeds
 // is too wide to decide anything; it was chosen for that reason after a
-// first reddit repro run, before the other datasets ran. Not rejecting is
+// first reddit repro run (an earlier execution, cut off by the cell time
+// limit, had also reached part of arxiv). Not rejecting is
 // "no": below chance when the lower tail rejects (r.ChanceBelowP at the
 // same level), otherwise inconclusive, and the reason says which. Rows
 // written before the test existed fall back to the interval (yes when its

@@ -598,7 +598,7 @@ func runStages(ctx context.Context, cfg Config, out, stages string, log io.Write
 	}
 	if short > 0 {
 		w := fmt.Sprintf("%d users have fewer than attack.samples = %d attacker samples after samples copied in the training data were dropped: they are not attacked (the population differs from runs with smaller attack.samples)", short, cfg.Attack.Samples)
-		if cfg.Attack.MinSamples > cfg.Attack.Samples {
+		if cfg.Attack.MinSamples > 0 && cfg.Attack.MinSamples >= cfg.Attack.Samples {
 			w = fmt.Sprintf("%d users have fewer than attack.min_samples = %d attacker samples after samples copied in the training data were dropped: they are not attacked (at every attack.samples up to %d the same users are)", short, cfg.Attack.MinSamples, cfg.Attack.MinSamples)
 		}
 		p.warnings = append(p.warnings, w)

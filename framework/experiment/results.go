@@ -60,7 +60,8 @@ type MetricsRow struct {
 	// AUROCLo/Hi a 95% interval over users and seeds (metrics.Pool: the
 	// wider of the crossed bootstrap and the t interval over seeds), a TPR
 	// the seeds' mean (n/a if any seed lacks it), the counts the smallest
-	// of any seed, the overlap counts summed over seeds, the epsilons the
+	// of any seed (each column on its own, so n_members + n_non_members may
+	// be below n_users when the smallest come from different seeds), the overlap counts summed over seeds, the epsilons the
 	// largest of any seed.
 	NSeeds   int64    `parquet:"n_seeds" json:"n_seeds"`
 	Attack   string   `parquet:"attack" json:"attack"`
