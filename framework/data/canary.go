@@ -72,10 +72,14 @@ func InsertCanaries(recs []Record, heldIn, heldOut []string, tok tokenizer.Token
 	}
 	var canaries []Canary
 	chosen := map[string]string{}
+	// Both groups are drawn before any substring, so that the canary users
+	// depend on the seed and the split alone, not on cfg.Tokens: a sweep
+	// over the substring's length plants canaries in the same users.
+	inUsers, outUsers := draw(heldIn, nIn), draw(heldOut, nOut)
 	for _, group := range []struct {
 		users  []string
 		member bool
-	}{{draw(heldIn, nIn), true}, {draw(heldOut, nOut), false}} {
+	}{{inUsers, true}, {outUsers, false}} {
 		for _, u := range group.users {
 			sub, source, err := canarySubstring(byUser[u], tok, cfg.Tokens, r)
 			if err != nil {

@@ -78,6 +78,14 @@ type ModelConfig struct {
 	// fine-tuning starts from it. "none" uses the base model as reference.
 	Pretrain      string `json:"pretrain"`
 	PretrainSteps int    `json:"pretrain_steps"`
+	// ReferenceSeed, when non-zero, makes the pool-adapted reference one
+	// model shared by every seed and sweep point, as in the paper (one
+	// pre-trained reference for every fine-tuning): its pool is drawn and
+	// its adaptation run with this seed, and its checkpoint is chosen on a
+	// held-back tenth of the pool instead of the split's validation users,
+	// so nothing of it depends on the split. 0 (the default) adapts a
+	// reference per run seed. Needs model.pretrain = pool.
+	ReferenceSeed uint64 `json:"reference_seed,omitempty"`
 }
 
 // CanaryConfig makes canary users.

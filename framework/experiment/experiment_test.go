@@ -62,6 +62,7 @@ func TestBadConfigsFailBeforeWork(t *testing.T) {
 		{[]string{"bootstrap=0"}, "bootstrap: 0, want >= 100"},
 		{[]string{"mitigations=cap?max_docs=-3"}, `parameter "max_docs": -3 is outside [1, +inf]`},
 		{[]string{"attacks=min-k?k=0"}, "k = 0, want 0 < k <= 1"},
+		{[]string{"model.reference_seed=3"}, "model.reference_seed: 3, but model.pretrain = none"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.set, " "), func(t *testing.T) {

@@ -19,13 +19,19 @@ import (
 // runs: the test asks whether the larger value beats the smaller one on
 // the models trained.
 type GrowthRow struct {
-	Attack string  `parquet:"attack" json:"attack"`
-	Key    string  `parquet:"key" json:"key"`
+	Attack string `parquet:"attack" json:"attack"`
+	Key    string `parquet:"key" json:"key"`
+	// Group is the users compared (GroupNonCanary, or GroupCanary for the
+	// canary users) and Expect the finding's direction: "grows" or
+	// "falls" as Key grows.
+	Group  string  `parquet:"group" json:"group"`
+	Expect string  `parquet:"expect" json:"expect"`
 	From   float64 `parquet:"from" json:"from"`
 	To     float64 `parquet:"to" json:"to"`
 	// AUROCFrom and AUROCTo are the AUROCs at From and To (means over
-	// seeds); Delta their difference with its 95% interval and P the
-	// one-sided p-value of "no growth".
+	// seeds); Delta their difference (To's minus From's) with its 95%
+	// interval and P the one-sided p-value of "no change in the expected
+	// direction".
 	AUROCFrom float64 `parquet:"auroc_from" json:"auroc_from"`
 	AUROCTo   float64 `parquet:"auroc_to" json:"auroc_to"`
 	Delta     float64 `parquet:"delta" json:"delta"`
@@ -74,9 +80,47 @@ func SweepScores(dir string) ([]ScoreRow, error) {
 }
 
 // Growth builds the GrowthRow of attack over a sweep's scores (SweepScores;
-// each row's experiment id names its point, see PointValue). paper is the
-// paper's finding in words, or "" when the paper does not test it.
+// each row's experiment id names its point, see PointValue) for the finding
+// "the headline AUROC grows with key". paper is the paper's finding in
+// words, or "" when the paper does not test it.
 func Growth(scores []ScoreRow, attack, key, paper string) (GrowthRow, error) {
+	return Trend{Attack: attack, Key: key, Paper: paper}.Test(scores)
+}
+
+// Trend is a finding about how an attack's AUROC moves over a sweep over
+// Key alone: that it grows (or, with Falls, falls) from the sweep's
+// smallest value of Key to its largest.
+type Trend struct {
+	Attack string
+	Key    string
+	// Group is the users compared: "" or GroupNonCanary (the headline), or
+	// GroupCanary (canary users, say over canary.tokens).
+	Group string
+	// Falls makes the finding "AUROC falls as Key grows" (for a key that
+	// takes data away, such as split.attacker_fraction).
+	Falls bool
+	// Paper is the paper's finding in words with its numbers, "" when the
+	// paper does not test it.
+	Paper string
+}
+
+// Test builds the finding's GrowthRow from a sweep's scores: the AUROCs at
+// Key's smallest and largest values over the group's users scored at both,
+// compared by DeLong's paired test pooled over seeds, one-sided in the
+// expected direction.
+func (t Trend) Test(scores []ScoreRow) (GrowthRow, error) {
+	attack, key, paper := t.Attack, t.Key, t.Paper
+	group := t.Group
+	if group == "" {
+		group = GroupNonCanary
+	}
+	if group != GroupNonCanary && group != GroupCanary {
+		return GrowthRow{}, fmt.Errorf("experiment: trend over %s: group %q, want %s or %s", key, group, GroupNonCanary, GroupCanary)
+	}
+	expect, against := "grows", "falls"
+	if t.Falls {
+		expect, against = against, expect
+	}
 	type cell struct {
 		value float64
 		seed  int64
@@ -84,7 +128,7 @@ func Growth(scores []ScoreRow, attack, key, paper string) (GrowthRow, error) {
 	runs := map[cell]*metrics.Labelled{}
 	var values []float64
 	for _, s := range scores {
-		if s.Attack != attack || !inGroup(s, GroupNonCanary) {
+		if s.Attack != attack || !inGroup(s, group) {
 			continue
 		}
 		v := PointValue(s.ExperimentID, key)
@@ -122,7 +166,7 @@ func Growth(scores []ScoreRow, attack, key, paper string) (GrowthRow, error) {
 		return GrowthRow{}, fmt.Errorf("experiment: growth over %s: no seed has scores at both %g and %g", key, from, to)
 	}
 	var a, b []metrics.Labelled
-	row := GrowthRow{Attack: attack, Key: key, From: from, To: to, NSeeds: int64(len(seeds)), Paper: paper}
+	row := GrowthRow{Attack: attack, Key: key, Group: group, Expect: expect, From: from, To: to, NSeeds: int64(len(seeds)), Paper: paper}
 	for i, s := range seeds {
 		ra, rb, left := common(*runs[cell{from, s}], *runs[cell{to, s}])
 		a, b = append(a, ra), append(b, rb)
@@ -132,8 +176,17 @@ func Growth(scores []ScoreRow, attack, key, paper string) (GrowthRow, error) {
 		}
 	}
 	d, err := metrics.CompareAUROC(a, b)
+	if t.Falls {
+		// One-sided the other way: From's AUROC above To's, turned back
+		// into To's minus From's.
+		d, err = metrics.CompareAUROC(b, a)
+		d.AUROCA, d.AUROCB, d.Delta, d.Lo, d.Hi = d.AUROCB, d.AUROCA, -d.Delta, -d.Hi, -d.Lo
+		for i := range d.RunDeltas {
+			d.RunDeltas[i] = -d.RunDeltas[i]
+		}
+	}
 	if err != nil {
-		return GrowthRow{}, fmt.Errorf("experiment: growth of %s over %s (%g to %g): %w", attack, key, from, to, err)
+		return GrowthRow{}, fmt.Errorf("experiment: AUROC of %s over %s (%g to %g): %w", attack, key, from, to, err)
 	}
 	row.AUROCFrom, row.AUROCTo, row.Delta, row.DeltaLo, row.DeltaHi, row.P = d.AUROCA, d.AUROCB, d.Delta, d.Lo, d.Hi, d.P
 	var per []string
@@ -141,17 +194,21 @@ func Growth(scores []ScoreRow, attack, key, paper string) (GrowthRow, error) {
 		per = append(per, fmt.Sprintf("seed %d %+.3f", s, d.RunDeltas[i]))
 	}
 	row.SeedDeltas = strings.Join(per, ", ")
-	ours := fmt.Sprintf("ours %.3f at %s=%g to %.3f at %g, difference %+.3f [%+.3f, %+.3f] (%s), DeLong paired p = %.4f (one-sided, level %.3f; variance over users given each seed's model) over %d seeds, at least %d users each, %d scored at one value only and left out",
-		d.AUROCA, key, from, d.AUROCB, to, d.Delta, d.Lo, d.Hi, row.SeedDeltas, d.P, metrics.ChanceLevel, len(seeds), row.NUsers, row.NLeftOut)
+	ours := fmt.Sprintf("ours %.3f at %s=%g to %.3f at %g, difference %+.3f [%+.3f, %+.3f] (%s), DeLong paired p = %.4f (one-sided: %s; level %.3f; variance over users given each seed's model) over %d seeds, at least %d %s users each, %d scored at one value only and left out",
+		d.AUROCA, key, from, d.AUROCB, to, d.Delta, d.Lo, d.Hi, row.SeedDeltas, d.P, expect, metrics.ChanceLevel, len(seeds), row.NUsers, group, row.NLeftOut)
+	wrongWay := d.Hi < 0
+	if t.Falls {
+		wrongWay = d.Lo > 0
+	}
 	switch {
 	case paper == "":
 		row.Reproduces, row.Why = NotComparable, "the paper does not test this on this dataset; "+ours
 	case d.P <= metrics.ChanceLevel:
-		row.Reproduces, row.Why = Reproduced, "grows, as in the paper: "+ours
-	case d.Hi < 0:
-		row.Reproduces, row.Why = NotReproduced, "falls, against the paper: "+ours
+		row.Reproduces, row.Why = Reproduced, expect+", as in the paper: "+ours
+	case wrongWay:
+		row.Reproduces, row.Why = NotReproduced, against+", against the paper: "+ours
 	default:
-		row.Reproduces, row.Why = NotReproduced, "not shown: no significant growth (inconclusive, not a contradiction): "+ours
+		row.Reproduces, row.Why = NotReproduced, "not shown: no significant change in the paper's direction (inconclusive, not a contradiction): "+ours
 	}
 	return row, nil
 }

@@ -137,3 +137,69 @@ func TestGrowthErrors(t *testing.T) {
 		}
 	}
 }
+
+// A finding that AUROC falls as the key grows is tested one-sided the
+// other way; a group of canary users is compared on its own users.
+func TestTrendFallsAndGroups(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		gain1, gain10 float64
+		trend         Trend
+		verdict, why  string
+		users         int64
+	}{
+		{"falls as expected", 1.0, 0.1, Trend{Falls: true, Paper: "p"}, Reproduced, "falls, as in the paper", 80},
+		{"grows against a fall", 0.1, 1.0, Trend{Falls: true, Paper: "p"}, NotReproduced, "grows, against the paper", 80},
+		{"canary users grow", 0.1, 1.0, Trend{Group: GroupCanary, Paper: "p"}, Reproduced, "grows, as in the paper", 40},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			scores := growthScores(tc.gain1, tc.gain10)
+			var canary, other [2][]metrics.Labelled // [from, to] per seed, for the reference numbers
+			for i := range scores {
+				s := &scores[i]
+				u := 0
+				fmt.Sscanf(s.UserID, "u%d", &u)
+				if tc.trend.Group == GroupCanary {
+					s.Canary = u < 40 // 40 canary users, half members
+				}
+			}
+			for _, seed := range []int64{1, 2} {
+				var la, lb, oa, ob metrics.Labelled
+				for _, s := range scores {
+					if s.Seed != seed || s.Attack != "user-inference" {
+						continue
+					}
+					l := map[[2]bool]*metrics.Labelled{{true, false}: &la, {true, true}: &lb, {false, false}: &oa, {false, true}: &ob}[[2]bool{s.Canary, strings.HasSuffix(s.ExperimentID, "=10")}]
+					l.Users, l.Scores, l.Member = append(l.Users, s.UserID), append(l.Scores, s.Score), append(l.Member, s.Member)
+				}
+				canary[0], canary[1] = append(canary[0], la), append(canary[1], lb)
+				other[0], other[1] = append(other[0], oa), append(other[1], ob)
+			}
+			tr := tc.trend
+			tr.Attack, tr.Key = "user-inference", "attack.samples"
+			row, err := tr.Test(scores)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if row.Reproduces != tc.verdict || !strings.Contains(row.Why, tc.why) || row.NUsers != tc.users {
+				t.Fatalf("%q with %d users, why %q", row.Reproduces, row.NUsers, row.Why)
+			}
+			ref := other
+			if tc.trend.Group == GroupCanary {
+				ref = canary
+			}
+			up, _ := metrics.CompareAUROC(ref[0], ref[1])
+			down, _ := metrics.CompareAUROC(ref[1], ref[0])
+			wantP := up.P
+			if tc.trend.Falls {
+				wantP = down.P
+			}
+			if math.Abs(row.Delta-up.Delta) > 1e-12 || math.Abs(row.P-wantP) > 1e-12 || math.Abs(row.DeltaLo-up.Lo) > 1e-12 || row.AUROCFrom != up.AUROCA {
+				t.Fatalf("row %+v; want delta %v [%v, %v], p %v", row, up.Delta, up.Lo, up.Hi, wantP)
+			}
+		})
+	}
+	if _, err := (Trend{Attack: "user-inference", Key: "attack.samples", Group: GroupAll}).Test(growthScores(0, 1)); err == nil || !strings.Contains(err.Error(), "group \"all\"") {
+		t.Errorf("group all: %v, want an error naming it", err)
+	}
+}

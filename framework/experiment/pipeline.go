@@ -118,6 +118,9 @@ func Validate(cfg Config) (*plan, error) {
 	if cfg.Model.Pretrain == "pool" && cfg.Model.PretrainSteps < 1 {
 		return fail("model.pretrain_steps", fmt.Errorf("%d, want >= 1", cfg.Model.PretrainSteps))
 	}
+	if cfg.Model.ReferenceSeed != 0 && cfg.Model.Pretrain != "pool" {
+		return fail("model.reference_seed", fmt.Errorf("%d, but model.pretrain = %s: only a pool-adapted reference has a seed (the base model is already shared)", cfg.Model.ReferenceSeed, cfg.Model.Pretrain))
+	}
 	if cfg.Repeats < 0 {
 		return fail("repeats", fmt.Errorf("%d, want >= 0 (0 or 1: one run)", cfg.Repeats))
 	}
@@ -512,10 +515,25 @@ func runStages(ctx context.Context, cfg Config, out, stages string, log io.Write
 		var ref plugin.FineTuneResponse
 		pre := *p
 		pre.cfg.Train = pretrainConfig(cfg)
-		refDir, err := pl.run(Stage{Name: "reference", Inputs: []string{splitDir},
-			Key: []any{poolHash, baseHash, cfg.Seed, pre.cfg.Train, cfg.Model, p.versions[cfg.FineTuner], cfg.Backend},
+		valPath := filepath.Join(splitDir, "validation.parquet")
+		inputs := []string{splitDir}
+		key := []any{poolHash, baseHash, cfg.Seed, pre.cfg.Train, cfg.Model, p.versions[cfg.FineTuner], cfg.Backend}
+		if cfg.Model.ReferenceSeed != 0 {
+			// One reference for every seed and sweep point: it reads only
+			// the pool and its held-back tenth, keyed by their contents,
+			// not by the split it was written with.
+			valPath = filepath.Join(splitDir, poolValidationFile)
+			valHash, err := fileHash(valPath)
+			if err != nil {
+				return nil, fmt.Errorf("experiment: shared reference: %w", err)
+			}
+			pre.cfg.Seed = cfg.Model.ReferenceSeed
+			inputs = []string{dataDir}
+			key = []any{"shared", poolHash, valHash, baseHash, pre.cfg.Train, cfg.Model, p.versions[cfg.FineTuner], cfg.Backend}
+		}
+		refDir, err := pl.run(Stage{Name: "reference", Inputs: inputs, Key: key,
 			Run: func(dir string) error {
-				ref, err = runFineTune(ctx, &pre, poolPath, filepath.Join(splitDir, "validation.parquet"), nil, dir, log)
+				ref, err = runFineTune(ctx, &pre, poolPath, valPath, nil, dir, log)
 				if err != nil {
 					return err
 				}

@@ -87,12 +87,19 @@ func dataStage(p *plan, pl *pipeline) (path, hash, dir string, err error) {
 	return path, hash, dir, err
 }
 
+// canaryVersion is in the split stage's key when there are canaries:
+// "users-first" draws both groups of canary users before any substring.
+const canaryVersion = "canaries: users-first"
+
 // splitStageKey is what the split stage depends on.
 func splitStageKey(p *plan, dataHash string) []any {
 	cfg := p.cfg
 	key := []any{splitVersion, dataHash, cfg.Seed, cfg.Split, cfg.Canary, cfg.Dataset.MaxChars, p.tok.Name(), cfg.Model.Pretrain, cfg.Model.PretrainSteps, cfg.Train.BatchSize}
 	if cfg.Canary.Users > 0 {
-		key = append(key, cfg.Attack.MaxTokens) // canaries are placed within it
+		key = append(key, cfg.Attack.MaxTokens, canaryVersion) // canaries are placed within max_tokens
+	}
+	if cfg.Model.ReferenceSeed != 0 {
+		key = append(key, "reference_seed", cfg.Model.ReferenceSeed) // draws the pool
 	}
 	return key
 }
@@ -154,13 +161,14 @@ func makeSplit(p *plan, dataPath, dir string) error {
 	if err != nil {
 		return err
 	}
-	pool, err := referencePool(cfg, recs)
+	pool, poolVal, err := referencePool(cfg, recs)
 	if err != nil {
 		return err
 	}
 	// Overlap is judged on the data as it comes (a canary is a deliberate
-	// copy across a user's documents, not a leak).
-	overlap, drop, err := data.CheckAttackerOverlap(first, pool, attackerOverlap(cfg))
+	// copy across a user's documents, not a leak), against everything the
+	// reference reads.
+	overlap, drop, err := data.CheckAttackerOverlap(first, append(slices.Clip(pool), poolVal...), attackerOverlap(cfg))
 	if err != nil {
 		return err
 	}
@@ -199,6 +207,11 @@ func makeSplit(p *plan, dataPath, dir string) error {
 	}
 	if cfg.Model.Pretrain == "pool" {
 		if err := data.WriteFile(filepath.Join(dir, "pretrain.parquet"), pool); err != nil {
+			return err
+		}
+	}
+	if cfg.Model.ReferenceSeed != 0 {
+		if err := data.WriteFile(filepath.Join(dir, poolValidationFile), poolVal); err != nil {
 			return err
 		}
 	}
@@ -246,29 +259,57 @@ func makeSplit(p *plan, dataPath, dir string) error {
 // model.pretrain = pool: the users with fewer than split.min_docs
 // documents, at most twice the pretraining's steps x batch of them
 // (pretraining sees no more; reddit's pool has 500k), sorted by DocID.
-// It is nil for model.pretrain = none.
-func referencePool(cfg Config, recs []data.Record) ([]data.Record, error) {
+// Both are nil for model.pretrain = none.
+//
+// Drawn with the run's seed, the reference's checkpoint is chosen on the
+// split's validation users (val is nil). With model.reference_seed set,
+// the pool is drawn with that seed and a tenth of it (at least one
+// document, at most poolValidationMax) is held back as val, so that pool
+// and val depend on the data and the reference seed alone.
+func referencePool(cfg Config, recs []data.Record) (pool, val []data.Record, err error) {
 	if cfg.Model.Pretrain != "pool" {
-		return nil, nil
+		return nil, nil, nil
 	}
-	var pool []data.Record
 	for _, docs := range data.ByUser(recs) {
 		if len(docs) < cfg.Split.MinDocs {
 			pool = append(pool, docs...)
 		}
 	}
-	slices.SortFunc(pool, func(a, b data.Record) int { return strings.Compare(a.DocID, b.DocID) })
-	if len(pool) == 0 {
-		return nil, fmt.Errorf("model.pretrain = pool, but no user has fewer than split.min_docs = %d documents", cfg.Split.MinDocs)
+	byDoc := func(a, b data.Record) int { return strings.Compare(a.DocID, b.DocID) }
+	slices.SortFunc(pool, byDoc)
+	shared := cfg.Model.ReferenceSeed != 0
+	if len(pool) == 0 || (shared && len(pool) < 2) {
+		return nil, nil, fmt.Errorf("model.pretrain = pool, but users with fewer than split.min_docs = %d documents have %d documents (need at least %d)", cfg.Split.MinDocs, len(pool), map[bool]int{false: 1, true: 2}[shared])
 	}
-	if limit := 2 * cfg.Model.PretrainSteps * cfg.Train.BatchSize; len(pool) > limit {
-		rng := rand.New(rand.NewPCG(cfg.Seed, 0x706f6f6c))
-		rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
-		pool = pool[:limit]
-		slices.SortFunc(pool, func(a, b data.Record) int { return strings.Compare(a.DocID, b.DocID) })
+	seed := cfg.Seed
+	if shared {
+		seed = cfg.Model.ReferenceSeed
 	}
-	return pool, nil
+	limit := 2 * cfg.Model.PretrainSteps * cfg.Train.BatchSize
+	if !shared && len(pool) <= limit {
+		return pool, nil, nil
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x706f6f6c))
+	rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+	if shared {
+		n := min(max(1, len(pool)/10), poolValidationMax)
+		val, pool = pool[:n:n], pool[n:]
+		slices.SortFunc(val, byDoc)
+	}
+	pool = pool[:min(len(pool), limit)]
+	slices.SortFunc(pool, byDoc)
+	return pool, val, nil
 }
+
+// poolValidationFile, in a split stage's folder, is the pool's held-back
+// documents a shared reference (model.reference_seed) is validated on.
+const poolValidationFile = "pretrain-validation.parquet"
+
+// poolValidationMax caps the held-back tenth of a shared reference's
+// pool: enough documents to choose a checkpoint, about as many as the
+// split's validation users have at the repro presets' size (evaluated
+// every train.eval_every steps, more would slow the adaptation).
+const poolValidationMax = 100
 
 // trainCount is one user's documents and tokens in a training file.
 type trainCount struct {

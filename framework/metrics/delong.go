@@ -57,7 +57,54 @@ func CompareAUROC(a, b []Labelled) (Diff, error) {
 		d.RunDeltas = append(d.RunDeltas, aucB-aucA)
 		variance += v
 	}
-	n := float64(len(a))
+	return d.pooled(variance), nil
+}
+
+// CompareAUROCUnpaired compares the AUROCs of two disjoint groups of users
+// scored by the same model: a[k] and b[k] are run k's two groups (say its
+// canary users and the others), each with members and non-members. Given
+// the model the groups' AUROCs are independent, so the variance of their
+// difference is the sum of their DeLong variances (placement values of
+// members among non-members and back, within each group). Runs pool as in
+// CompareAUROC: Delta is the mean of the runs' differences (B's minus A's)
+// and its variance the mean of theirs divided by the number of runs. A
+// user in both groups of a run is an error: that comparison is paired.
+func CompareAUROCUnpaired(a, b []Labelled) (Diff, error) {
+	if len(a) == 0 || len(a) != len(b) {
+		return Diff{}, fmt.Errorf("metrics: comparing AUROCs needs both groups in every run (got %d and %d runs)", len(a), len(b))
+	}
+	d := Diff{Runs: len(a)}
+	variance := 0.0
+	for k := range a {
+		inA := map[string]bool{}
+		for _, u := range a[k].Users {
+			inA[u] = true
+		}
+		for _, u := range b[k].Users {
+			if inA[u] {
+				return Diff{}, fmt.Errorf("metrics: comparing AUROCs of two groups, run %d: user %q is in both (use CompareAUROC for the same users)", k, u)
+			}
+		}
+		aucA, varA, err := delongSingle(a[k])
+		if err != nil {
+			return Diff{}, fmt.Errorf("metrics: comparing AUROCs, run %d, first group: %w", k, err)
+		}
+		aucB, varB, err := delongSingle(b[k])
+		if err != nil {
+			return Diff{}, fmt.Errorf("metrics: comparing AUROCs, run %d, second group: %w", k, err)
+		}
+		d.AUROCA += aucA
+		d.AUROCB += aucB
+		d.RunDeltas = append(d.RunDeltas, aucB-aucA)
+		variance += varA + varB
+	}
+	return d.pooled(variance), nil
+}
+
+// pooled turns the sums over runs of AUROCs and variances into means, the
+// pooled difference, its interval and one-sided p-value.
+func (d Diff) pooled(variance float64) Diff {
+	n := float64(d.Runs)
 	d.AUROCA /= n
 	d.AUROCB /= n
 	d.Delta = d.AUROCB - d.AUROCA
@@ -71,7 +118,55 @@ func CompareAUROC(a, b []Labelled) (Diff, error) {
 	default:
 		d.P = 1
 	}
-	return d, nil
+	return d
+}
+
+// delongSingle is one group's AUROC and its DeLong variance.
+func delongSingle(l Labelled) (auc, variance float64, err error) {
+	if len(l.Users) != len(l.Scores) || len(l.Member) != len(l.Scores) {
+		return 0, 0, fmt.Errorf("users, scores and labels differ in length")
+	}
+	var pos, neg []float64
+	for i, s := range l.Scores {
+		if l.Member[i] {
+			pos = append(pos, s)
+		} else {
+			neg = append(neg, s)
+		}
+	}
+	if len(pos) < 2 || len(neg) < 2 {
+		return 0, 0, fmt.Errorf("%d members and %d non-members: need at least 2 of each", len(pos), len(neg))
+	}
+	v10, v01 := placements(pos, neg)
+	variance = covariance(v10, v10)/float64(len(pos)) + covariance(v01, v01)/float64(len(neg))
+	return mean(v10), variance, nil
+}
+
+// placements are DeLong's placement values: v10[i] is member i's share of
+// non-members it outscores (ties half), v01[j] non-member j's share of
+// members that outscore it.
+func placements(pos, neg []float64) (v10, v01 []float64) {
+	v10, v01 = make([]float64, len(pos)), make([]float64, len(neg))
+	for i, x := range pos {
+		for j, y := range neg {
+			s := 0.0
+			switch {
+			case x > y:
+				s = 1
+			case x == y:
+				s = 0.5
+			}
+			v10[i] += s
+			v01[j] += s
+		}
+	}
+	for i := range v10 {
+		v10[i] /= float64(len(neg))
+	}
+	for j := range v01 {
+		v01[j] /= float64(len(pos))
+	}
+	return v10, v01
 }
 
 // delongRun is one run's two AUROCs and the DeLong variance of their
@@ -116,32 +211,6 @@ func delongRun(a, b Labelled) (aucA, aucB, variance float64, err error) {
 	m, n := len(posA), len(negA)
 	if m < 2 || n < 2 {
 		return 0, 0, 0, fmt.Errorf("%d members and %d non-members: need at least 2 of each", m, n)
-	}
-	// Placement values: v10[i] is member i's share of non-members it
-	// outscores (ties half), v01[j] non-member j's share of members that
-	// outscore it.
-	placements := func(pos, neg []float64) (v10, v01 []float64) {
-		v10, v01 = make([]float64, len(pos)), make([]float64, len(neg))
-		for i, x := range pos {
-			for j, y := range neg {
-				s := 0.0
-				switch {
-				case x > y:
-					s = 1
-				case x == y:
-					s = 0.5
-				}
-				v10[i] += s
-				v01[j] += s
-			}
-		}
-		for i := range v10 {
-			v10[i] /= float64(len(neg))
-		}
-		for j := range v01 {
-			v01[j] /= float64(len(pos))
-		}
-		return v10, v01
 	}
 	a10, a01 := placements(posA, negA)
 	b10, b01 := placements(posB, negB)

@@ -1,0 +1,80 @@
+package experiment
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/privlm/privlm/framework/data"
+)
+
+// poolRecords is a dataset of users with 1 to 12 documents: those below
+// min_docs form the reference pool.
+func poolRecords() []data.Record {
+	var recs []data.Record
+	for u := range 60 {
+		for d := range 1 + u%12 {
+			recs = append(recs, data.Record{UserID: fmt.Sprintf("u%02d", u), DocID: fmt.Sprintf("u%02d-%02d", u, d), Text: "text"})
+		}
+	}
+	return recs
+}
+
+func docIDs(recs []data.Record) []string {
+	var ids []string
+	for _, r := range recs {
+		ids = append(ids, r.DocID)
+	}
+	return ids
+}
+
+// TestReferencePoolShared: with model.reference_seed the pool and its
+// held-back tenth are disjoint, come only from users below min_docs, and
+// do not depend on the run's seed (so every seed adapts the same
+// reference); without it the pool is drawn with the run's seed, as before.
+func TestReferencePoolShared(t *testing.T) {
+	cfg := Default()
+	cfg.Model.Pretrain, cfg.Model.PretrainSteps, cfg.Train.BatchSize = "pool", 3, 4 // at most 24 pool documents
+	cfg.Split.MinDocs = 8
+	eligible := map[string]bool{}
+	n := 0
+	for u := range 60 {
+		if 1+u%12 < cfg.Split.MinDocs {
+			eligible[fmt.Sprintf("u%02d", u)] = true
+			n += 1 + u%12
+		}
+	}
+	draw := func(seed, refSeed uint64) (pool, val []data.Record) {
+		t.Helper()
+		c := cfg
+		c.Seed, c.Model.ReferenceSeed = seed, refSeed
+		pool, val, err := referencePool(c, poolRecords())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pool, val
+	}
+	pool1, val1 := draw(1, 7)
+	pool2, val2 := draw(2, 7)
+	if !slices.Equal(docIDs(pool1), docIDs(pool2)) || !slices.Equal(docIDs(val1), docIDs(val2)) {
+		t.Errorf("shared reference pool depends on the run's seed:\n%v / %v\n%v / %v", docIDs(pool1), docIDs(val1), docIDs(pool2), docIDs(val2))
+	}
+	if want := n / 10; len(val1) != want || len(pool1) != 24 {
+		t.Errorf("pool %d, validation %d documents; want 24 (the limit) and %d (a tenth of %d)", len(pool1), len(val1), want, n)
+	}
+	seen := map[string]bool{}
+	for _, r := range append(slices.Clone(pool1), val1...) {
+		if seen[r.DocID] || !eligible[r.UserID] {
+			t.Errorf("document %s: repeated or from a user with min_docs or more", r.DocID)
+		}
+		seen[r.DocID] = true
+	}
+	if other, _ := draw(1, 8); slices.Equal(docIDs(other), docIDs(pool1)) {
+		t.Error("another reference seed draws the same pool")
+	}
+	own1, v := draw(1, 0)
+	own2, _ := draw(2, 0)
+	if v != nil || len(own1) != 24 || slices.Equal(docIDs(own1), docIDs(own2)) {
+		t.Errorf("per-seed reference: validation %v, pool %d documents, same pool for seeds 1 and 2: %v", v, len(own1), slices.Equal(docIDs(own1), docIDs(own2)))
+	}
+}
