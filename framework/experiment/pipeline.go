@@ -644,6 +644,9 @@ func runStages(ctx context.Context, cfg Config, out, stages string, log io.Write
 		return nil, err
 	}
 	setOverlapColumns(rows, p.overlap)
+	for i := range rows {
+		rows[i].AttackUsersShort = int64(short)
+	}
 	// 8. Attacks over training: every kept checkpoint, for attack.checkpoints = all.
 	var dynamics []DynamicsRow
 	if cfg.Attack.Checkpoints == "all" {
@@ -656,10 +659,11 @@ func runStages(ctx context.Context, cfg Config, out, stages string, log io.Write
 			if err != nil {
 				return nil, err
 			}
+			gap := lossGap(sc)
 			for _, m := range Headline(ms) {
 				dynamics = append(dynamics, DynamicsRow{ExperimentID: cfg.Name, Seed: int64(cfg.Seed), Attack: m.Attack, Step: int64(ck.Step), ValLoss: ck.ValLoss,
 					AUROC: m.AUROC, AUROCLo: m.AUROCLo, AUROCHi: m.AUROCHi, TPRAt1FPR: m.TPRAt1FPR, TPRAt5FPR: m.TPRAt5FPR,
-					NMembers: m.NMembers, NNonMembers: m.NNonMembers})
+					NMembers: m.NMembers, NNonMembers: m.NNonMembers, ChanceP: m.ChanceP, LossGap: gap})
 			}
 		}
 	}

@@ -15,7 +15,7 @@ func seedRows(seed int64, eps, epsUser float64, overlap int64) (MetricsRow, []Sc
 	sd := seed
 	row := MetricsRow{ExperimentID: "x", Seed: &sd, NSeeds: 1, Attack: "loss", Group: GroupAll,
 		NUsers: 10, NMembers: 5, NNonMembers: 5,
-		OverlapExact: overlap, OverlapNear: 2 * overlap, AttackerDropped: 3 * overlap, AttackUsersDropped: overlap,
+		OverlapExact: overlap, OverlapNear: 2 * overlap, AttackerDropped: 3 * overlap, AttackUsersDropped: overlap, AttackUsersShort: 4 * overlap,
 		DPLevel: "example", DPUnit: "window", Delta: &delta, Accountant: "pld",
 		Epsilon: &eps, EpsilonDocument: &eps, EpsilonUser: &epsUser}
 	var sc []ScoreRow
@@ -44,6 +44,12 @@ func TestPoolSeedsKeepsColumns(t *testing.T) {
 	p := pooled[0]
 	if p.OverlapExact != 3 || p.OverlapNear != 6 || p.AttackerDropped != 9 || p.AttackUsersDropped != 3 {
 		t.Errorf("overlap columns %d %d %d %d, want the sums 3 6 9 3", p.OverlapExact, p.OverlapNear, p.AttackerDropped, p.AttackUsersDropped)
+	}
+	if p.AttackUsersShort != 12 {
+		t.Errorf("attack_users_short %d, want the sum 12", p.AttackUsersShort)
+	}
+	if want := "seed 1: 10 users (5 members, 5 non-members); seed 2: 10 users (5 members, 5 non-members)"; p.SeedCounts != want {
+		t.Errorf("seed_counts %q, want %q", p.SeedCounts, want)
 	}
 	if p.DPLevel != "example" || p.DPUnit != "window" || p.Accountant != "pld" || p.Delta == nil || *p.Delta != 1e-5 {
 		t.Errorf("DP columns %q %q %q %v", p.DPLevel, p.DPUnit, p.Accountant, p.Delta)

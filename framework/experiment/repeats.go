@@ -192,7 +192,17 @@ func poolSeeds(cfg Config, seeds []uint64, perSeed map[uint64][]ScoreRow, rows [
 			row.OverlapNear += r.OverlapNear
 			row.AttackerDropped += r.AttackerDropped
 			row.AttackUsersDropped += r.AttackUsersDropped
+			row.AttackUsersShort += r.AttackUsersShort
 		}
+		var counts []string
+		for _, r := range rs {
+			seed := "?"
+			if r.Seed != nil {
+				seed = fmt.Sprint(*r.Seed)
+			}
+			counts = append(counts, fmt.Sprintf("seed %s: %d users (%d members, %d non-members)", seed, r.NUsers, r.NMembers, r.NNonMembers))
+		}
+		row.SeedCounts = strings.Join(counts, "; ")
 		out = append(out, row)
 	}
 	return out, nil

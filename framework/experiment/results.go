@@ -106,6 +106,14 @@ type MetricsRow struct {
 	OverlapNear        int64 `parquet:"overlap_near" json:"overlap_near"`
 	AttackerDropped    int64 `parquet:"attacker_dropped" json:"attacker_dropped"`
 	AttackUsersDropped int64 `parquet:"attack_users_dropped" json:"attack_users_dropped"`
+	// AttackUsersShort are the attack users not attacked because the
+	// overlap drop left them fewer than attack.samples (or, when set,
+	// attack.min_samples) attacker samples; summed over seeds on a pooled
+	// row.
+	AttackUsersShort int64 `parquet:"attack_users_short,optional" json:"attack_users_short"`
+	// SeedCounts, on a pooled row, gives every seed's users, members and
+	// non-members (the n_ columns are minima taken column by column).
+	SeedCounts string `parquet:"seed_counts,optional" json:"seed_counts,omitempty"`
 	// What Epsilon protects: DPLevel is train.dp (none, example, user),
 	// DPUnit the unit (window for dp=example: one seq_len-token window;
 	// user), at Delta, by Accountant (pld). EpsilonUser is the guarantee for
@@ -169,6 +177,15 @@ type DynamicsRow struct {
 	TPRAt5FPR    *float64 `parquet:"tpr_at_5fpr,optional" json:"tpr_at_5fpr"`
 	NMembers     int64    `parquet:"n_members" json:"n_members"`
 	NNonMembers  int64    `parquet:"n_non_members" json:"n_non_members"`
+	// ChanceP is the checkpoint's permutation p-value of "no better than
+	// chance" (see MetricsRow.ChanceP).
+	ChanceP *float64 `parquet:"chance_p,optional" json:"chance_p"`
+	// LossGap is the held-in/held-out loss gap at the checkpoint: the
+	// target's mean loss (nats per token, per user then over users) on the
+	// held-out users' attacker samples minus on the held-in users' (their
+	// unseen documents), over non-canary users; nil when the loss attack
+	// is not run.
+	LossGap *float64 `parquet:"loss_gap,optional" json:"loss_gap"`
 }
 
 // Manifest records how a run was made (manifest.json).
