@@ -218,7 +218,7 @@ func TestSplitConfigErrors(t *testing.T) {
 
 func TestCapPerUser(t *testing.T) {
 	recs := synthetic(10, 8)
-	capped := CapPerUser(recs, 3, 1)
+	capped := CapPerUser(recs, 3, 1, 1)
 	counts := map[string]int{}
 	for _, r := range capped {
 		counts[r.UserID]++
@@ -231,11 +231,41 @@ func TestCapPerUser(t *testing.T) {
 	if len(counts) != 10 {
 		t.Errorf("%d users after capping, want 10", len(counts))
 	}
-	if !slices.Equal(capped, CapPerUser(recs, 3, 1)) {
+	if !slices.Equal(capped, CapPerUser(recs, 3, 1, 1)) {
 		t.Error("capping is not deterministic")
 	}
-	if len(CapPerUser(recs, 0, 1)) != len(recs) {
+	if len(CapPerUser(recs, 0, 1, 1)) != len(recs) {
 		t.Error("cap 0 dropped documents")
+	}
+	// Half the users capped: 5 of 10 keep 3 documents (the same 3 as when
+	// everyone is capped), the others all of theirs.
+	half := CapPerUser(recs, 3, 0.5, 1)
+	all := map[string]int{}
+	for _, r := range recs {
+		all[r.UserID]++
+	}
+	kept := map[string]int{}
+	for _, r := range half {
+		kept[r.UserID]++
+	}
+	nCapped := 0
+	chosen := CappedUsers([]string{"u00", "u01", "u02", "u03", "u04", "u05", "u06", "u07", "u08", "u09"}, 0.5, 1)
+	for u, n := range kept {
+		switch {
+		case chosen[u] && n == 3:
+			nCapped++
+		case !chosen[u] && n == all[u]:
+		default:
+			t.Errorf("user %s keeps %d of %d documents (capped: %v)", u, n, all[u], chosen[u])
+		}
+	}
+	if nCapped != 5 || len(chosen) != 5 {
+		t.Errorf("%d users capped (%d chosen), want 5 of 10", nCapped, len(chosen))
+	}
+	for _, r := range half {
+		if chosen[r.UserID] && !slices.Contains(capped, r) {
+			t.Errorf("capped user %s keeps document %s, not among its documents when everyone is capped", r.UserID, r.DocID)
+		}
 	}
 }
 

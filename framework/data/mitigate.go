@@ -9,18 +9,33 @@ import (
 	"unicode"
 )
 
-// CapPerUser keeps at most maxDocs documents of each user, a random subset
-// drawn from seed, and keeps the input order otherwise. maxDocs <= 0 keeps all.
-func CapPerUser(recs []Record, maxDocs int, seed uint64) []Record {
+// CapPerUser keeps at most maxDocs documents of each capped user, a random
+// subset drawn from seed, and keeps the input order otherwise. users is
+// the fraction of users capped: 1 caps everyone; below 1, round(users x
+// the number of users) of them, drawn from seed (CappedUsers), so that
+// within one model some users contribute few documents and the others all
+// of theirs. maxDocs <= 0 keeps all.
+func CapPerUser(recs []Record, maxDocs int, users float64, seed uint64) []Record {
 	if maxDocs <= 0 {
 		return slices.Clone(recs)
 	}
 	byUser := map[string][]int{}
+	var ids []string
 	for i, r := range recs {
+		if _, ok := byUser[r.UserID]; !ok {
+			ids = append(ids, r.UserID)
+		}
 		byUser[r.UserID] = append(byUser[r.UserID], i)
 	}
+	capped := CappedUsers(ids, users, seed)
 	keep := make([]bool, len(recs))
 	for u, idx := range byUser {
+		if !capped[u] {
+			for _, i := range idx {
+				keep[i] = true
+			}
+			continue
+		}
 		r := rand.New(rand.NewPCG(seed, userHash(u)))
 		r.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
 		for _, i := range idx[:min(maxDocs, len(idx))] {
@@ -32,6 +47,25 @@ func CapPerUser(recs []Record, maxDocs int, seed uint64) []Record {
 		if keep[i] {
 			out = append(out, r)
 		}
+	}
+	return out
+}
+
+// CappedUsers draws the users CapPerUser caps: all of them when fraction
+// >= 1, else round(fraction x len(users)) of them, drawn from seed over
+// the sorted ids.
+func CappedUsers(users []string, fraction float64, seed uint64) map[string]bool {
+	ids := slices.Clone(users)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if fraction < 1 {
+		r := rand.New(rand.NewPCG(seed, 0x63617073))
+		r.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+		ids = ids[:int(fraction*float64(len(ids))+0.5)]
+	}
+	out := make(map[string]bool, len(ids))
+	for _, u := range ids {
+		out[u] = true
 	}
 	return out
 }

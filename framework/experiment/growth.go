@@ -10,14 +10,15 @@ import (
 	"github.com/privlm/privlm/framework/metrics"
 )
 
-// GrowthRow tests the finding "AUROC grows with <key>" on a sweep over
-// key alone: the attack's headline (non-canary) AUROC at the sweep's
-// largest value of key against its smallest, on the users scored at both
-// and the same models, by DeLong's paired test pooled over seeds
-// (metrics.CompareAUROC). Its variance is over users given each seed's
-// trained model (which samples each user has included), not over training
-// runs: the test asks whether the larger value beats the smaller one on
-// the models trained.
+// GrowthRow tests the finding "AUROC grows with <key>" (or falls) on a
+// sweep over key alone: the attack's AUROC at the sweep's largest value of
+// key against its smallest, on the users scored at both, by DeLong's paired
+// test pooled over seeds (metrics.CompareAUROC). Its variance is over users
+// given each seed's trained models (which samples each user has included),
+// not over training runs: for an attack.* key the models are the same at
+// both points and the test asks whether the larger value beats the smaller
+// on them; for any other key each point is its own fine-tuning, and a
+// verdict also needs every seed's difference in the expected direction.
 type GrowthRow struct {
 	Attack string `parquet:"attack" json:"attack"`
 	Key    string `parquet:"key" json:"key"`
@@ -175,7 +176,11 @@ func (t Trend) Test(scores []ScoreRow) (GrowthRow, error) {
 			row.NUsers = n
 		}
 	}
-	d, err := metrics.CompareAUROC(a, b)
+	if group == GroupCanary && row.NLeftOut > 0 {
+		return GrowthRow{}, fmt.Errorf("experiment: canary users' AUROC over %s: %d canary users are scored at one value only (the canary users must be the same at every point)", key, row.NLeftOut)
+	}
+	var d metrics.Diff
+	var err error
 	if t.Falls {
 		// One-sided the other way: From's AUROC above To's, turned back
 		// into To's minus From's.
@@ -184,6 +189,8 @@ func (t Trend) Test(scores []ScoreRow) (GrowthRow, error) {
 		for i := range d.RunDeltas {
 			d.RunDeltas[i] = -d.RunDeltas[i]
 		}
+	} else {
+		d, err = metrics.CompareAUROC(a, b)
 	}
 	if err != nil {
 		return GrowthRow{}, fmt.Errorf("experiment: AUROC of %s over %s (%g to %g): %w", attack, key, from, to, err)
@@ -200,9 +207,21 @@ func (t Trend) Test(scores []ScoreRow) (GrowthRow, error) {
 	if t.Falls {
 		wrongWay = d.Lo > 0
 	}
+	// A key outside attack.* trains a model per point: the test's variance
+	// (users given the models) leaves out retraining noise, so a verdict
+	// also needs every seed's difference in the expected direction.
+	agree := true
+	if !strings.HasPrefix(key, "attack.") {
+		for _, x := range d.RunDeltas {
+			agree = agree && (x > 0) != t.Falls && x != 0
+		}
+		ours += "; the two points are different fine-tunings, whose retraining noise the variance leaves out, so yes also needs every seed's difference in the expected direction"
+	}
 	switch {
 	case paper == "":
 		row.Reproduces, row.Why = NotComparable, "the paper does not test this on this dataset; "+ours
+	case d.P <= metrics.ChanceLevel && !agree:
+		row.Reproduces, row.Why = NotReproduced, "not shown: significant over users, but the seeds disagree in direction: "+ours
 	case d.P <= metrics.ChanceLevel:
 		row.Reproduces, row.Why = Reproduced, expect+", as in the paper: "+ours
 	case wrongWay:

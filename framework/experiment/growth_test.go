@@ -203,3 +203,23 @@ func TestTrendFallsAndGroups(t *testing.T) {
 		t.Errorf("group all: %v, want an error naming it", err)
 	}
 }
+
+// Over a key that retrains (outside attack.*), a significant pooled
+// difference whose seeds disagree in direction is not a reproduction.
+func TestTrendRetrainedSeedsDisagree(t *testing.T) {
+	scores := growthScores(0.1, 1.0)
+	for i := range scores {
+		s := &scores[i]
+		s.ExperimentID = strings.Replace(s.ExperimentID, "attack.samples", "train.epochs", 1)
+		if s.Seed == 2 && strings.HasSuffix(s.ExperimentID, "=10") && s.Member && !s.Canary && s.Attack == "user-inference" {
+			s.Score -= 1.4 // seed 2: a fall
+		}
+	}
+	row, err := Trend{Attack: "user-inference", Key: "train.epochs", Paper: "p"}.Test(scores)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.P > 0.025 || row.Reproduces != NotReproduced || !strings.Contains(row.Why, "seeds disagree") || !strings.Contains(row.Why, "different fine-tunings") {
+		t.Fatalf("p %v, %q: %q", row.P, row.Reproduces, row.Why)
+	}
+}

@@ -10,28 +10,35 @@ import (
 	"github.com/privlm/privlm/framework/metrics"
 )
 
-// LiftRow tests the finding "canary users are more exposed than the other
-// users" at one experiment (a sweep point, canary.tokens=10 say): the
-// attack's AUROC over the canary users against its AUROC over the other
-// users of the same models, by DeLong's test for two independent groups
-// pooled over seeds (metrics.CompareAUROCUnpaired). Its variance is over
-// users given each seed's model.
+// LiftRow tests a finding that one group of users is more exposed than
+// another in the same models, at one experiment (a sweep point, say
+// canary.tokens=10): the attack's AUROC over Group against its AUROC over
+// Baseline, pooled over seeds, with a one-sided DeLong test. Canary users
+// against the other users are two independent groups
+// (metrics.CompareAUROCUnpaired, CanaryLift); members trained on many of
+// their documents against members trained on few are scored against the
+// same non-members (metrics.CompareAUROCSharedNonMembers, DocsLift). Its
+// variance is over users given each seed's model.
 type LiftRow struct {
 	ExperimentID string `parquet:"experiment_id" json:"experiment_id"`
 	Attack       string `parquet:"attack" json:"attack"`
-	// AUROCOther and AUROCCanary are the groups' AUROCs (means over
-	// seeds), Lift the canaries' minus the others' with its 95% interval,
-	// P the one-sided p-value of "canaries no more exposed".
-	AUROCOther  float64 `parquet:"auroc_other" json:"auroc_other"`
-	AUROCCanary float64 `parquet:"auroc_canary" json:"auroc_canary"`
-	Lift        float64 `parquet:"lift" json:"lift"`
-	LiftLo      float64 `parquet:"lift_lo" json:"lift_lo"`
-	LiftHi      float64 `parquet:"lift_hi" json:"lift_hi"`
-	P           float64 `parquet:"p" json:"p"`
-	NSeeds      int64   `parquet:"n_seeds" json:"n_seeds"`
-	// NCanary and NOther are the fewest users of each group in any seed.
-	NCanary int64 `parquet:"n_canary" json:"n_canary"`
-	NOther  int64 `parquet:"n_other" json:"n_other"`
+	// Group and Baseline name the users compared.
+	Group    string `parquet:"group" json:"group"`
+	Baseline string `parquet:"baseline" json:"baseline"`
+	// AUROCBaseline and AUROCGroup are the AUROCs (means over seeds), Lift
+	// the group's minus the baseline's with its 95% interval, P the
+	// one-sided p-value of "the group no more exposed".
+	AUROCBaseline float64 `parquet:"auroc_baseline" json:"auroc_baseline"`
+	AUROCGroup    float64 `parquet:"auroc_group" json:"auroc_group"`
+	Lift          float64 `parquet:"lift" json:"lift"`
+	LiftLo        float64 `parquet:"lift_lo" json:"lift_lo"`
+	LiftHi        float64 `parquet:"lift_hi" json:"lift_hi"`
+	P             float64 `parquet:"p" json:"p"`
+	NSeeds        int64   `parquet:"n_seeds" json:"n_seeds"`
+	// NGroup and NBaseline are the fewest users of each group in any seed
+	// (members only for DocsLift, whose non-members are shared).
+	NGroup    int64 `parquet:"n_group" json:"n_group"`
+	NBaseline int64 `parquet:"n_baseline" json:"n_baseline"`
 	// SeedLifts are the seeds' own lifts, for whether they agree.
 	SeedLifts string `parquet:"seed_lifts" json:"seed_lifts"`
 	// Paper is the paper's finding in words with its numbers ("" when it
@@ -42,70 +49,123 @@ type LiftRow struct {
 	Why        string `parquet:"why" json:"why"`
 }
 
-// CanaryLift builds the LiftRow of attack for every experiment in scores
-// (a run's or a sweep's; each seed's canary and other users compared
-// within the seed), in the order of the sweep's values (comparePoints). paper gives the paper's finding
-// for an experiment id ("" when the paper has none for it; nil: none).
+// CanaryLift builds the LiftRow of attack's canary users against the other
+// users for every experiment in scores (a run's or a sweep's; compared
+// within each seed), in the order of the sweep's values (comparePoints).
+// paper gives the paper's finding for an experiment id ("" when the paper
+// has none for it; nil: none).
 func CanaryLift(scores []ScoreRow, attack string, paper func(experimentID string) string) ([]LiftRow, error) {
+	return lift(scores, attack, paper, "canary users", "other users", func(s ScoreRow) int {
+		if s.Canary {
+			return 1
+		}
+		return 0
+	}, false)
+}
+
+// DocsLift builds the LiftRow of attack's members trained on the most
+// documents (n_train_samples at its largest among a seed's non-canary
+// members) against the members trained on fewer, each against all the
+// seed's non-canary non-members, for every experiment in scores: within
+// one model, whether a user's share of the fine-tuning data exposes them
+// (a run with mitigations = cap?max_docs=k&users=0.5 caps a random half).
+func DocsLift(scores []ScoreRow, attack string, paper func(experimentID string) string) ([]LiftRow, error) {
+	most := map[[2]any]int64{}
+	for _, s := range scores {
+		if s.Attack == attack && s.Member && !s.Canary {
+			k := [2]any{s.ExperimentID, s.Seed}
+			most[k] = max(most[k], s.NTrainSamples)
+		}
+	}
+	var kept []ScoreRow
+	for _, s := range scores {
+		if !s.Canary {
+			kept = append(kept, s)
+		}
+	}
+	return lift(kept, attack, paper, "members with the most documents trained", "members with fewer", func(s ScoreRow) int {
+		switch {
+		case !s.Member:
+			return -1 // with both groups
+		case s.NTrainSamples == most[[2]any{s.ExperimentID, s.Seed}]:
+			return 1
+		}
+		return 0
+	}, true)
+}
+
+// lift compares, per experiment and seed, the users side assigns 1 (the
+// group) against those it assigns 0 (the baseline); -1 puts a user (a
+// non-member) in both, for sharedNonMembers.
+func lift(scores []ScoreRow, attack string, paper func(string) string, group, baseline string, side func(ScoreRow) int, sharedNonMembers bool) ([]LiftRow, error) {
+	compare, test := metrics.CompareAUROCUnpaired, "two independent groups"
+	if sharedNonMembers {
+		compare, test = metrics.CompareAUROCSharedNonMembers, "two groups of members against the same non-members"
+	}
 	type cell struct {
 		exp  string
 		seed int64
 	}
-	canary, other := map[cell]*metrics.Labelled{}, map[cell]*metrics.Labelled{}
+	sides := [2]map[cell]*metrics.Labelled{{}, {}}
 	var exps []string
+	add := func(k int, c cell, s ScoreRow) {
+		l, ok := sides[k][c]
+		if !ok {
+			l = &metrics.Labelled{}
+			sides[k][c] = l
+		}
+		l.Users, l.Scores, l.Member = append(l.Users, s.UserID), append(l.Scores, s.Score), append(l.Member, s.Member)
+	}
 	for _, s := range scores {
 		if s.Attack != attack {
 			continue
 		}
 		c := cell{s.ExperimentID, s.Seed}
-		groups := other
-		if s.Canary {
-			groups = canary
+		switch k := side(s); k {
+		case -1:
+			add(0, c, s)
+			add(1, c, s)
+		default:
+			add(k, c, s)
 		}
-		l, ok := groups[c]
-		if !ok {
-			l = &metrics.Labelled{}
-			groups[c] = l
-		}
-		l.Users, l.Scores, l.Member = append(l.Users, s.UserID), append(l.Scores, s.Score), append(l.Member, s.Member)
 		if !slices.Contains(exps, s.ExperimentID) {
 			exps = append(exps, s.ExperimentID)
 		}
 	}
 	if len(exps) == 0 {
-		return nil, fmt.Errorf("experiment: canary lift: no scores of attack %q", attack)
+		return nil, fmt.Errorf("experiment: %s against %s: no scores of attack %q", group, baseline, attack)
 	}
 	slices.SortFunc(exps, comparePoints)
 	var rows []LiftRow
 	for _, exp := range exps {
 		var seeds []int64
-		for c := range canary {
-			if c.exp == exp && other[c] != nil {
+		for c := range sides[1] {
+			if c.exp == exp && sides[0][c] != nil {
 				seeds = append(seeds, c.seed)
 			}
 		}
 		if len(seeds) == 0 {
-			return nil, fmt.Errorf("experiment: canary lift of %s in %s: no seed has both canary and other users", attack, exp)
+			return nil, fmt.Errorf("experiment: %s against %s, %s in %s: no seed has both", group, baseline, attack, exp)
 		}
 		slices.Sort(seeds)
 		var a, b []metrics.Labelled
-		row := LiftRow{ExperimentID: exp, Attack: attack, NSeeds: int64(len(seeds))}
+		row := LiftRow{ExperimentID: exp, Attack: attack, Group: group, Baseline: baseline, NSeeds: int64(len(seeds))}
 		for i, seed := range seeds {
 			c := cell{exp, seed}
-			a, b = append(a, *other[c]), append(b, *canary[c])
-			nc, no := int64(len(canary[c].Users)), int64(len(other[c].Users))
-			if i == 0 || nc < row.NCanary {
-				row.NCanary = nc
+			a, b = append(a, *sides[0][c]), append(b, *sides[1][c])
+			ng, nb := countUsers(*sides[1][c], sharedNonMembers), countUsers(*sides[0][c], sharedNonMembers)
+			if i == 0 || ng < row.NGroup {
+				row.NGroup = ng
 			}
-			if i == 0 || no < row.NOther {
-				row.NOther = no
+			if i == 0 || nb < row.NBaseline {
+				row.NBaseline = nb
 			}
 		}
-		d, err := metrics.CompareAUROCUnpaired(a, b)
+		d, err := compare(a, b)
 		if err != nil {
-			return nil, fmt.Errorf("experiment: canary lift of %s in %s: %w", attack, exp, err)
+			return nil, fmt.Errorf("experiment: %s against %s, %s in %s: %w", group, baseline, attack, exp, err)
 		}
-		row.AUROCOther, row.AUROCCanary, row.Lift, row.LiftLo, row.LiftHi, row.P = d.AUROCA, d.AUROCB, d.Delta, d.Lo, d.Hi, d.P
+		row.AUROCBaseline, row.AUROCGroup, row.Lift, row.LiftLo, row.LiftHi, row.P = d.AUROCA, d.AUROCB, d.Delta, d.Lo, d.Hi, d.P
 		var per []string
 		for i, seed := range seeds {
 			per = append(per, fmt.Sprintf("seed %d %+.3f", seed, d.RunDeltas[i]))
@@ -114,21 +174,36 @@ func CanaryLift(scores []ScoreRow, attack string, paper func(experimentID string
 		if paper != nil {
 			row.Paper = paper(exp)
 		}
-		ours := fmt.Sprintf("ours %.3f over canary users against %.3f over the others, lift %+.3f [%+.3f, %+.3f] (%s), DeLong p = %.4f (one-sided, two independent groups, level %.3f; variance over users given each seed's model) over %d seeds, at least %d canary and %d other users each",
-			d.AUROCB, d.AUROCA, d.Delta, d.Lo, d.Hi, row.SeedLifts, d.P, metrics.ChanceLevel, len(seeds), row.NCanary, row.NOther)
+		ours := fmt.Sprintf("ours %.3f over %s against %.3f over %s, lift %+.3f [%+.3f, %+.3f] (%s), DeLong p = %.4f (one-sided, %s, level %.3f; variance over users given each seed's model) over %d seeds, at least %d and %d users each",
+			d.AUROCB, group, d.AUROCA, baseline, d.Delta, d.Lo, d.Hi, row.SeedLifts, d.P, test, metrics.ChanceLevel, len(seeds), row.NGroup, row.NBaseline)
 		switch {
 		case row.Paper == "":
 			row.Reproduces, row.Why = NotComparable, "the paper has no number for this setting; "+ours
 		case d.P <= metrics.ChanceLevel:
-			row.Reproduces, row.Why = Reproduced, "canaries more exposed, as in the paper: "+ours
+			row.Reproduces, row.Why = Reproduced, "more exposed, as in the paper: "+ours
 		case d.Hi < 0:
-			row.Reproduces, row.Why = NotReproduced, "canaries less exposed, against the paper: "+ours
+			row.Reproduces, row.Why = NotReproduced, "less exposed, against the paper: "+ours
 		default:
 			row.Reproduces, row.Why = NotReproduced, "not shown: no significant lift (inconclusive, not a contradiction): "+ours
 		}
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// countUsers is a group's users: its members only when its non-members
+// are shared with the other group.
+func countUsers(l metrics.Labelled, membersOnly bool) int64 {
+	if !membersOnly {
+		return int64(len(l.Users))
+	}
+	n := int64(0)
+	for _, m := range l.Member {
+		if m {
+			n++
+		}
+	}
+	return n
 }
 
 // comparePoints orders experiment ids by their points' values, numbers as

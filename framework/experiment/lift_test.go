@@ -74,12 +74,12 @@ func TestCanaryLift(t *testing.T) {
 			a, b = append(a, o), append(b, c)
 		}
 		want, _ := metrics.CompareAUROCUnpaired(a, b)
-		if math.Abs(r.Lift-want.Delta) > 1e-12 || math.Abs(r.P-want.P) > 1e-12 || r.AUROCCanary != want.AUROCB || r.NCanary != 40 || r.NOther != 40 || r.NSeeds != 2 {
+		if math.Abs(r.Lift-want.Delta) > 1e-12 || math.Abs(r.P-want.P) > 1e-12 || r.AUROCGroup != want.AUROCB || r.NGroup != 40 || r.NBaseline != 40 || r.NSeeds != 2 {
 			t.Fatalf("row %+v, want %+v", r, want)
 		}
 	}
 	big, _ := CanaryLift(liftScores(2.0, 2.0), "user-inference", paper)
-	if big[1].Reproduces != Reproduced || !strings.Contains(big[1].Why, "more exposed, as in the paper") {
+	if big[1].Reproduces != Reproduced || !strings.Contains(big[1].Why, "more exposed, as in the paper") || big[1].Group != "canary users" {
 		t.Errorf("a large lift at 10 tokens: %q, %q", big[1].Reproduces, big[1].Why)
 	}
 	if _, err := CanaryLift(scores, "min-k", nil); err == nil || !strings.Contains(err.Error(), `attack "min-k"`) {
@@ -93,5 +93,56 @@ func TestCanaryLift(t *testing.T) {
 	}
 	if _, err := CanaryLift(noCanary, "user-inference", nil); err == nil || !strings.Contains(err.Error(), "no seed has both") {
 		t.Errorf("no canaries: %v", err)
+	}
+}
+
+// DocsLift: members trained on the most documents against members trained
+// on fewer, each against all non-members (shared), canaries left out.
+func TestDocsLift(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	var scores []ScoreRow
+	for _, seed := range []int64{1, 2} {
+		for u := range 120 {
+			s := ScoreRow{ExperimentID: "share", Seed: seed, Attack: "user-inference", UserID: fmt.Sprint("u", u), Member: u%2 == 0, Score: rng.NormFloat64()}
+			if s.Member {
+				s.NTrainSamples = 2
+				if u%4 == 0 {
+					s.NTrainSamples = 10
+					s.Score += 0.8
+				}
+			}
+			scores = append(scores, s)
+		}
+		scores = append(scores, ScoreRow{ExperimentID: "share", Seed: seed, Attack: "user-inference", UserID: "canary", Member: true, Canary: true, NTrainSamples: 50, Score: 99})
+	}
+	rows, err := DocsLift(scores, "user-inference", func(string) string { return "grows with share" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rows[0]
+	if len(rows) != 1 || r.Reproduces != Reproduced || r.NGroup != 30 || r.NBaseline != 30 || r.Group != "members with the most documents trained" {
+		t.Fatalf("rows %+v", rows)
+	}
+	var a, b []metrics.Labelled
+	for _, seed := range []int64{1, 2} {
+		var few, many metrics.Labelled
+		for _, s := range scores {
+			if s.Seed != seed || s.Canary {
+				continue
+			}
+			for _, l := range []*metrics.Labelled{&few, &many} {
+				if !s.Member || (s.NTrainSamples == 10) == (l == &many) {
+					l.Users, l.Scores, l.Member = append(l.Users, s.UserID), append(l.Scores, s.Score), append(l.Member, s.Member)
+				}
+			}
+		}
+		a, b = append(a, few), append(b, many)
+	}
+	want, err := metrics.CompareAUROCSharedNonMembers(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(r.Lift-want.Delta) > 1e-12 || math.Abs(r.P-want.P) > 1e-12 || r.AUROCBaseline != want.AUROCA {
+		t.Fatalf("row %+v, want %+v", r, want)
 	}
 }

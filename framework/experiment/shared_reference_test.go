@@ -2,6 +2,8 @@ package experiment
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -59,8 +61,17 @@ func TestReferencePoolShared(t *testing.T) {
 	if !slices.Equal(docIDs(pool1), docIDs(pool2)) || !slices.Equal(docIDs(val1), docIDs(val2)) {
 		t.Errorf("shared reference pool depends on the run's seed:\n%v / %v\n%v / %v", docIDs(pool1), docIDs(val1), docIDs(pool2), docIDs(val2))
 	}
-	if want := n / 10; len(val1) != want || len(pool1) != 24 {
-		t.Errorf("pool %d, validation %d documents; want 24 (the limit) and %d (a tenth of %d)", len(pool1), len(val1), want, n)
+	if want := n / 10; len(val1) < want || len(val1) >= want+cfg.Split.MinDocs || len(pool1) != 24 {
+		t.Errorf("pool %d, validation %d documents; want 24 (the limit) and whole users holding about %d (a tenth of %d)", len(pool1), len(val1), want, n)
+	}
+	valUsers := map[string]bool{}
+	for _, r := range val1 {
+		valUsers[r.UserID] = true
+	}
+	for _, r := range pool1 {
+		if valUsers[r.UserID] {
+			t.Errorf("user %s is in both the pool and its held-back validation", r.UserID)
+		}
 	}
 	seen := map[string]bool{}
 	for _, r := range append(slices.Clone(pool1), val1...) {
@@ -76,5 +87,54 @@ func TestReferencePoolShared(t *testing.T) {
 	own2, _ := draw(2, 0)
 	if v != nil || len(own1) != 24 || slices.Equal(docIDs(own1), docIDs(own2)) {
 		t.Errorf("per-seed reference: validation %v, pool %d documents, same pool for seeds 1 and 2: %v", v, len(own1), slices.Equal(docIDs(own1), docIDs(own2)))
+	}
+}
+
+// TestSplitDropsAttackerSamplesCopiedInPoolValidation: an attacker sample
+// whose text is one of the shared reference's held-back validation
+// documents leaves the attack, as one in its training pool would (the
+// reference reads both).
+func TestSplitDropsAttackerSamplesCopiedInPoolValidation(t *testing.T) {
+	p := splitPlan(t, "split.min_docs=5", "split.validation_fraction=0", "model.pretrain=pool", "model.pretrain_steps=50", "model.reference_seed=3")
+	r := rand.New(rand.NewPCG(1, 7))
+	var recs []data.Record
+	for u := range 20 {
+		for d := range 10 {
+			recs = append(recs, data.Record{UserID: fmt.Sprintf("a%02d", u), DocID: fmt.Sprintf("a%02d-%d", u, d), Text: words(r, 40)})
+		}
+	}
+	for u := range 30 {
+		for d := range 2 {
+			recs = append(recs, data.Record{UserID: fmt.Sprintf("p%02d", u), DocID: fmt.Sprintf("p%02d-%d", u, d), Text: words(r, 40)})
+		}
+	}
+	s, err := data.MakeSplit(recs, splitConfig(p.cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, val, err := referencePool(p.cfg, recs)
+	if err != nil || len(val) == 0 {
+		t.Fatalf("pool validation %d documents: %v", len(val), err)
+	}
+	copied := s.Attacker[s.HeldOut[0]][0]
+	for i := range recs {
+		if recs[i].DocID == val[0].DocID {
+			recs[i].Text = copied.Text
+		}
+	}
+	path := filepath.Join(t.TempDir(), "data.parquet")
+	if err := data.WriteFile(path, recs); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := makeSplit(p, path, dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := attackerDocs(t, dir)[copied.DocID]; ok {
+		t.Errorf("attacker sample %s, copied in the reference's validation document %s, is still attacked", copied.DocID, val[0].DocID)
+	}
+	held, err := data.ReadFile(filepath.Join(dir, poolValidationFile))
+	if err != nil || len(held) != len(val) {
+		t.Errorf("%s: %d documents (%v), want %d", poolValidationFile, len(held), err, len(val))
 	}
 }

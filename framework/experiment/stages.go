@@ -263,9 +263,10 @@ func makeSplit(p *plan, dataPath, dir string) error {
 //
 // Drawn with the run's seed, the reference's checkpoint is chosen on the
 // split's validation users (val is nil). With model.reference_seed set,
-// the pool is drawn with that seed and a tenth of it (at least one
-// document, at most poolValidationMax) is held back as val, so that pool
-// and val depend on the data and the reference seed alone.
+// the pool is drawn with that seed and whole users holding about a tenth
+// of it (at least one document, at most about poolValidationMax) are held
+// back as val, so that pool and val depend on the data and the reference
+// seed alone, and val's users are not trained on.
 func referencePool(cfg Config, recs []data.Record) (pool, val []data.Record, err error) {
 	if cfg.Model.Pretrain != "pool" {
 		return nil, nil, nil
@@ -278,8 +279,8 @@ func referencePool(cfg Config, recs []data.Record) (pool, val []data.Record, err
 	byDoc := func(a, b data.Record) int { return strings.Compare(a.DocID, b.DocID) }
 	slices.SortFunc(pool, byDoc)
 	shared := cfg.Model.ReferenceSeed != 0
-	if len(pool) == 0 || (shared && len(pool) < 2) {
-		return nil, nil, fmt.Errorf("model.pretrain = pool, but users with fewer than split.min_docs = %d documents have %d documents (need at least %d)", cfg.Split.MinDocs, len(pool), map[bool]int{false: 1, true: 2}[shared])
+	if len(pool) == 0 || (shared && len(data.ByUser(pool)) < 2) {
+		return nil, nil, fmt.Errorf("model.pretrain = pool, but users with fewer than split.min_docs = %d documents are %d with %d documents (need at least %d users)", cfg.Split.MinDocs, len(data.ByUser(pool)), len(pool), map[bool]int{false: 1, true: 2}[shared])
 	}
 	seed := cfg.Seed
 	if shared {
@@ -290,12 +291,36 @@ func referencePool(cfg Config, recs []data.Record) (pool, val []data.Record, err
 		return pool, nil, nil
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x706f6f6c))
-	rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
 	if shared {
-		n := min(max(1, len(pool)/10), poolValidationMax)
-		val, pool = pool[:n:n], pool[n:]
+		// Held back by user: whole users, drawn at random, until a tenth
+		// of the documents (at most poolValidationMax), so that the
+		// reference is validated on people it never trained on.
+		users := data.ByUser(pool)
+		ids := make([]string, 0, len(users))
+		for u := range users {
+			ids = append(ids, u)
+		}
+		slices.Sort(ids)
+		rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+		want := min(max(1, len(pool)/10), poolValidationMax)
+		held := map[string]bool{}
+		for _, u := range ids[:len(ids)-1] { // at least one user trains
+			if len(val) >= want {
+				break
+			}
+			held[u] = true
+			val = append(val, users[u]...)
+		}
+		rest := pool[:0:0]
+		for _, r := range pool {
+			if !held[r.UserID] {
+				rest = append(rest, r)
+			}
+		}
+		pool = rest
 		slices.SortFunc(val, byDoc)
 	}
+	rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
 	pool = pool[:min(len(pool), limit)]
 	slices.SortFunc(pool, byDoc)
 	return pool, val, nil

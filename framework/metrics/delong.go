@@ -101,6 +101,88 @@ func CompareAUROCUnpaired(a, b []Labelled) (Diff, error) {
 	return d.pooled(variance), nil
 }
 
+// CompareAUROCSharedNonMembers compares the AUROCs of two disjoint groups
+// of members against the same non-members, in the same model: a[k] and
+// b[k] are run k's two groups (members trained on few of their documents
+// and members trained on many, say), each with the run's non-members,
+// whose ids and scores must agree. The AUROCs are correlated through the
+// shared non-members: the variance of B's minus A's is Var(A) + Var(B) -
+// 2 Cov(A, B), the covariance from the non-members' placement values
+// among A's and among B's members (DeLong et al. 1988); the members'
+// placement values are independent. Runs pool as in CompareAUROC.
+func CompareAUROCSharedNonMembers(a, b []Labelled) (Diff, error) {
+	if len(a) == 0 || len(a) != len(b) {
+		return Diff{}, fmt.Errorf("metrics: comparing AUROCs needs both groups in every run (got %d and %d runs)", len(a), len(b))
+	}
+	d := Diff{Runs: len(a)}
+	variance := 0.0
+	for k := range a {
+		aucA, aucB, v, err := sharedNonMembersRun(a[k], b[k])
+		if err != nil {
+			return Diff{}, fmt.Errorf("metrics: comparing AUROCs with shared non-members, run %d: %w", k, err)
+		}
+		d.AUROCA += aucA
+		d.AUROCB += aucB
+		d.RunDeltas = append(d.RunDeltas, aucB-aucA)
+		variance += v
+	}
+	return d.pooled(variance), nil
+}
+
+func sharedNonMembersRun(a, b Labelled) (aucA, aucB, variance float64, err error) {
+	split := func(l Labelled) (pos []float64, posIDs map[string]bool, neg map[string]float64, negOrder []string, err error) {
+		if len(l.Users) != len(l.Scores) || len(l.Member) != len(l.Scores) {
+			return nil, nil, nil, nil, fmt.Errorf("users, scores and labels differ in length")
+		}
+		posIDs, neg = map[string]bool{}, map[string]float64{}
+		for i, u := range l.Users {
+			if _, dup := neg[u]; dup || posIDs[u] {
+				return nil, nil, nil, nil, fmt.Errorf("user %q twice", u)
+			}
+			if l.Member[i] {
+				pos, posIDs[u] = append(pos, l.Scores[i]), true
+			} else {
+				neg[u], negOrder = l.Scores[i], append(negOrder, u)
+			}
+		}
+		return pos, posIDs, neg, negOrder, nil
+	}
+	posA, idsA, negA, order, err := split(a)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("first group: %w", err)
+	}
+	posB, idsB, negB, _, err := split(b)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("second group: %w", err)
+	}
+	for _, u := range a.Users {
+		if idsA[u] && idsB[u] {
+			return 0, 0, 0, fmt.Errorf("member %q is in both groups", u)
+		}
+	}
+	if len(negA) != len(negB) {
+		return 0, 0, 0, fmt.Errorf("%d non-members with the first group, %d with the second: they must be the same", len(negA), len(negB))
+	}
+	neg := make([]float64, 0, len(order))
+	for _, u := range order {
+		s, ok := negB[u]
+		if !ok || s != negA[u] {
+			return 0, 0, 0, fmt.Errorf("non-member %q is not the same in both groups", u)
+		}
+		neg = append(neg, s)
+	}
+	if len(posA) < 2 || len(posB) < 2 || len(neg) < 2 {
+		return 0, 0, 0, fmt.Errorf("%d and %d members, %d non-members: need at least 2 of each", len(posA), len(posB), len(neg))
+	}
+	a10, a01 := placements(posA, neg)
+	b10, b01 := placements(posB, neg)
+	n := float64(len(neg))
+	varA := covariance(a10, a10)/float64(len(posA)) + covariance(a01, a01)/n
+	varB := covariance(b10, b10)/float64(len(posB)) + covariance(b01, b01)/n
+	variance = varA + varB - 2*covariance(a01, b01)/n
+	return mean(a10), mean(b10), max(variance, 0), nil
+}
+
 // pooled turns the sums over runs of AUROCs and variances into means, the
 // pooled difference, its interval and one-sided p-value.
 func (d Diff) pooled(variance float64) Diff {
@@ -127,7 +209,12 @@ func delongSingle(l Labelled) (auc, variance float64, err error) {
 		return 0, 0, fmt.Errorf("users, scores and labels differ in length")
 	}
 	var pos, neg []float64
+	seen := make(map[string]bool, len(l.Users))
 	for i, s := range l.Scores {
+		if seen[l.Users[i]] {
+			return 0, 0, fmt.Errorf("user %q twice", l.Users[i])
+		}
+		seen[l.Users[i]] = true
 		if l.Member[i] {
 			pos = append(pos, s)
 		} else {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -300,5 +301,117 @@ func TestCompareAUROCUnpairedErrors(t *testing.T) {
 				t.Errorf("error %v, want it to mention %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// sharedRun is a run of non-members (n) and two groups of members (m
+// each), shifted by shiftA and shiftB.
+func sharedRun(rng *rand.Rand, n, m int, shiftA, shiftB float64) (Labelled, Labelled) {
+	var neg Labelled
+	for j := range n {
+		neg.Users, neg.Scores, neg.Member = append(neg.Users, fmt.Sprint("n", j)), append(neg.Scores, rng.NormFloat64()), append(neg.Member, false)
+	}
+	with := func(prefix string, shift float64) Labelled {
+		l := Labelled{Users: slices.Clone(neg.Users), Scores: slices.Clone(neg.Scores), Member: slices.Clone(neg.Member)}
+		for i := range m {
+			l.Users, l.Scores, l.Member = append(l.Users, fmt.Sprint(prefix, i)), append(l.Scores, rng.NormFloat64()+shift), append(l.Member, true)
+		}
+		return l
+	}
+	return with("few", shiftA), with("many", shiftB)
+}
+
+// Identical member scores in both groups: the non-member terms cancel and
+// the variance is the members' alone, 2 s10 / m.
+func TestCompareAUROCSharedNonMembersIdentity(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 1))
+	a, _ := sharedRun(rng, 40, 25, 0.5, 0)
+	b := Labelled{}
+	for i, u := range a.Users {
+		if a.Member[i] {
+			u = "copy-" + u
+		}
+		b.Users, b.Scores, b.Member = append(b.Users, u), append(b.Scores, a.Scores[i]), append(b.Member, a.Member[i])
+	}
+	d, err := CompareAUROCSharedNonMembers([]Labelled{a}, []Labelled{b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pos, neg []float64
+	for i, s := range a.Scores {
+		if a.Member[i] {
+			pos = append(pos, s)
+		} else {
+			neg = append(neg, s)
+		}
+	}
+	v10, _ := placements(pos, neg)
+	want := math.Sqrt(2 * covariance(v10, v10) / float64(len(pos)))
+	if d.Delta != 0 || math.Abs(d.SE-want) > 1e-12 {
+		t.Errorf("copies: delta %v SE %.12f, want 0 and %.12f", d.Delta, d.SE, want)
+	}
+}
+
+// Over independent datasets the SE matches the spread of the difference
+// (the shared non-members' covariance subtracted), and the null is
+// rejected at about the level.
+func TestCompareAUROCSharedNonMembersCalibration(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 9))
+	const datasets = 1500
+	for _, tc := range []struct {
+		name           string
+		shiftA, shiftB float64
+	}{{"no difference", 0.6, 0.6}, {"more documents, more exposed", 0.2, 0.9}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var deltas []float64
+			seSum, rejected := 0.0, 0
+			for range datasets {
+				a, b := sharedRun(rng, 90, 45, tc.shiftA, tc.shiftB)
+				d, err := CompareAUROCSharedNonMembers([]Labelled{a}, []Labelled{b})
+				if err != nil {
+					t.Fatal(err)
+				}
+				deltas = append(deltas, d.Delta)
+				seSum += d.SE
+				if d.P <= 0.025 {
+					rejected++
+				}
+			}
+			mean, sd := meanStd(deltas)
+			if se := seSum / datasets; math.Abs(se/sd-1) > 0.1 {
+				t.Errorf("mean DeLong SE %.4f, spread over datasets %.4f", se, sd)
+			}
+			rate := float64(rejected) / datasets
+			if tc.shiftA == tc.shiftB {
+				if math.Abs(mean) > 0.005 || rate < 0.01 || rate > 0.045 {
+					t.Errorf("under the null: mean difference %.4f, rejection rate %.3f (want about 0.025)", mean, rate)
+				}
+			} else if rate < 0.5 {
+				t.Errorf("AUROC 0.56 against 0.74: rejection rate %.3f", rate)
+			}
+		})
+	}
+}
+
+func TestCompareAUROCSharedNonMembersErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	a, b := sharedRun(rng, 10, 6, 0, 0)
+	other := b
+	other.Scores = slices.Clone(b.Scores)
+	other.Scores[0] += 1 // non-member n0 scored differently
+	same := a
+	fewerNeg := Labelled{Users: b.Users[1:], Scores: b.Scores[1:], Member: b.Member[1:]}
+	for _, tc := range []struct {
+		name string
+		a, b Labelled
+		want string
+	}{
+		{"non-member differs", a, other, `non-member "n0" is not the same`},
+		{"member in both", a, same, `member "few0" is in both`},
+		{"non-members differ in number", a, fewerNeg, "10 non-members with the first group, 9"},
+	} {
+		if _, err := CompareAUROCSharedNonMembers([]Labelled{tc.a}, []Labelled{tc.b}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }

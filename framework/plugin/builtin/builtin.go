@@ -153,24 +153,34 @@ func (a *MinK) Score(ctx context.Context, req plugin.AttackRequest, oracle plugi
 }
 
 // Cap limits the training documents per user.
-type Cap struct{ max int }
+type Cap struct {
+	max   int
+	users float64
+}
 
 func (*Cap) Info() plugin.Info {
 	return plugin.Info{Kind: plugin.KindMitigation, Name: "cap", Version: buildinfo.Version,
-		Description: "per-user cap: keep at most max_docs random training documents of each user"}
+		Description: "per-user cap: keep at most max_docs random training documents of each user (or of a random fraction of users)"}
 }
 func (*Cap) ConfigSchema() []plugin.Param {
-	return []plugin.Param{{Name: "max_docs", Type: "int", Default: 10.0, Min: plugin.Bound(1), Description: "documents kept per user"}}
+	return []plugin.Param{{Name: "max_docs", Type: "int", Default: 10.0, Min: plugin.Bound(1), Description: "documents kept per user"},
+		{Name: "users", Type: "float", Default: 1.0, Min: plugin.Bound(0), Max: plugin.Bound(1), Description: "fraction of users capped, drawn from the run's seed (1: every user; below 1, the others keep all their documents: a user's share of the data varies within one model)"}}
 }
 func (m *Cap) Configure(cfg plugin.Config) error {
 	if m.max = cfg.Int("max_docs"); m.max < 1 {
 		return fmt.Errorf("max_docs = %d, want >= 1", m.max)
 	}
+	if m.users = cfg.Float("users"); !(m.users > 0 && m.users <= 1) {
+		return fmt.Errorf("users = %v, want a fraction in (0, 1]", m.users)
+	}
 	return nil
 }
 func (m *Cap) Apply(_ context.Context, req plugin.MitigationRequest) (plugin.MitigationResponse, error) {
-	return transform(req, "capped", func(recs []data.Record) []data.Record { return data.CapPerUser(recs, m.max, req.Seed) },
-		fmt.Sprintf("at most %d documents per user", m.max))
+	what := fmt.Sprintf("at most %d documents per user", m.max)
+	if m.users < 1 {
+		what = fmt.Sprintf("at most %d documents for a random %g of users", m.max, m.users)
+	}
+	return transform(req, "capped", func(recs []data.Record) []data.Record { return data.CapPerUser(recs, m.max, m.users, req.Seed) }, what)
 }
 
 // Dedup removes within-user duplicates.
