@@ -472,3 +472,28 @@ func TestReadMinimalFile(t *testing.T) {
 		t.Errorf("got %+v", recs)
 	}
 }
+
+// CappedUsers draws at random: not the first ids in order, and another
+// seed draws other users.
+func TestCappedUsersRandom(t *testing.T) {
+	var ids []string
+	for u := range 100 {
+		ids = append(ids, fmt.Sprintf("u%03d", u))
+	}
+	a, b := CappedUsers(ids, 0.5, 1), CappedUsers(ids, 0.5, 2)
+	firstHalf, same := 0, 0
+	for u := range a {
+		if u < "u050" {
+			firstHalf++
+		}
+		if b[u] {
+			same++
+		}
+	}
+	if len(a) != 50 || firstHalf > 40 || firstHalf < 10 || same == 50 {
+		t.Errorf("%d capped, %d of them among the first 50 ids, %d also drawn by another seed", len(a), firstHalf, same)
+	}
+	if all := CappedUsers(ids, 1, 1); len(all) != 100 {
+		t.Errorf("fraction 1 caps %d of 100", len(all))
+	}
+}

@@ -55,6 +55,12 @@ type DynamicsFinding struct {
 	Why          string `parquet:"why" json:"why"`
 }
 
+// GapTracksRho is the Spearman correlation of loss gap and AUROC at or
+// above which (with a significant permutation test) the gap is said to
+// track AUROC: the paper's is 0.994; two quantities that merely both rise
+// over training pass the permutation test at much lower values.
+const GapTracksRho = 0.9
+
 // Dynamics findings' names.
 const (
 	FindingGapTracksAUROC = "held-in/held-out loss gap tracks AUROC"
@@ -68,21 +74,33 @@ const (
 //   - the held-in/held-out loss gap tracks AUROC: the Spearman correlation
 //     of the gap and the AUROC over checkpoints, mean over seeds, with a
 //     one-sided permutation p-value (metrics.SpearmanP); reproduces when
-//     p <= metrics.ChanceLevel (the paper: Spearman >= 0.994);
+//     p <= metrics.ChanceLevel and the correlation is at least
+//     GapTracksRho (the paper: Spearman >= 0.994);
 //   - most of the final AUROC is reached early: the fraction of training
-//     (step over the last checkpoint's step) at the first checkpoint whose
-//     AUROC reaches 95% of the last checkpoint's (the paper's measure: 5%
-//     of training on CC News, 18% on Reddit); reproduces when it is at
-//     most half of training in every seed and the last checkpoint is above
-//     chance (chance_p <= metrics.ChanceLevel in every seed). Why also
-//     gives the fraction for 95% of the final AUROC's excess over 0.5,
-//     a stricter measure when AUROCs are near chance.
+//     (step over the last checkpoint's step) from which every checkpoint
+//     keeps 95% of the last checkpoint's excess AUROC over 0.5 (stricter
+//     than the paper's 95% of the AUROC, which at AUROCs near 0.6 asks for
+//     70-80% of the excess, and held, so that a noisy checkpoint crossing
+//     once does not count); reproduces when it is at most half of
+//     training in every seed and the last checkpoint is above chance
+//     (chance_p <= metrics.ChanceLevel in every seed). The paper's measure
+//     (first checkpoint at 95% of the last AUROC; 5% of training on CC
+//     News, 18% on Reddit) is in Why.
+//
+// The rows must be one experiment's (dynamics.parquet of one run).
 func DynamicsFindings(rows []DynamicsRow, attack string, comparable bool, seed uint64) ([]DynamicsFinding, error) {
 	bySeed := map[int64][]DynamicsRow{}
+	exp := ""
 	for _, r := range rows {
-		if r.Attack == attack {
-			bySeed[r.Seed] = append(bySeed[r.Seed], r)
+		if r.Attack != attack {
+			continue
 		}
+		if exp == "" {
+			exp = r.ExperimentID
+		} else if r.ExperimentID != exp {
+			return nil, fmt.Errorf("experiment: dynamics findings: rows of experiments %q and %q: give one experiment's rows", exp, r.ExperimentID)
+		}
+		bySeed[r.Seed] = append(bySeed[r.Seed], r)
 	}
 	if len(bySeed) == 0 {
 		return nil, fmt.Errorf("experiment: dynamics findings: no rows of attack %q", attack)
@@ -95,7 +113,7 @@ func DynamicsFindings(rows []DynamicsRow, attack string, comparable bool, seed u
 	gap := DynamicsFinding{Finding: FindingGapTracksAUROC, Attack: attack, NSeeds: int64(len(seeds)), PaperValue: 0.994,
 		Paper: "Spearman correlation of the held-in/held-out validation-loss gap and AUROC over training >= 0.994 (CC News, Reddit)"}
 	early := DynamicsFinding{Finding: FindingEarlyAUROC, Attack: attack, NSeeds: int64(len(seeds)), PaperValue: 0.18,
-		Paper: "95% of the final AUROC is reached at 5% of training (CC News) and 18% (Reddit): early stopping does not help"}
+		Paper: "95% of the final AUROC is reached at 5% of training (CC News) and 18% (Reddit): early stopping does not help (ours: the fraction of training from which 95% of the final excess over 0.5 is held)"}
 	var xs, ys [][]float64
 	var rhos, fracs, excess []string
 	allEarly, allAbove := true, true
@@ -123,7 +141,10 @@ func DynamicsFindings(rows []DynamicsRow, attack string, comparable bool, seed u
 		if last.Step <= 0 {
 			return nil, fmt.Errorf("experiment: dynamics findings: seed %d's last checkpoint is at step %d", s, last.Step)
 		}
-		reach := func(target float64) float64 {
+		// first: the first checkpoint at or above target (the paper's
+		// measure); held: the first from which every later one is (noise
+		// crossing the target once does not count).
+		first := func(target float64) float64 {
 			for _, r := range rs {
 				if r.AUROC >= target {
 					return float64(r.Step) / float64(last.Step)
@@ -131,12 +152,19 @@ func DynamicsFindings(rows []DynamicsRow, attack string, comparable bool, seed u
 			}
 			return 1
 		}
-		f, fx := reach(0.95*last.AUROC), reach(0.5+0.95*(last.AUROC-0.5))
-		early.Ours += f / float64(len(seeds))
-		excessSum += fx / float64(len(seeds))
-		fracs = append(fracs, fmt.Sprintf("seed %d %.2f", s, f))
-		excess = append(excess, fmt.Sprintf("seed %d %.2f", s, fx))
-		allEarly = allEarly && f <= 0.5
+		held := func(target float64) float64 {
+			at := last.Step
+			for i := len(rs) - 1; i >= 0 && rs[i].AUROC >= target; i-- {
+				at = rs[i].Step
+			}
+			return float64(at) / float64(last.Step)
+		}
+		f, fx := first(0.95*last.AUROC), held(0.5+0.95*(last.AUROC-0.5))
+		early.Ours += fx / float64(len(seeds))
+		excessSum += f / float64(len(seeds))
+		fracs = append(fracs, fmt.Sprintf("seed %d %.2f", s, fx))
+		excess = append(excess, fmt.Sprintf("seed %d %.2f", s, f))
+		allEarly = allEarly && fx <= 0.5
 		allAbove = allAbove && last.ChanceP != nil && *last.ChanceP <= metrics.ChanceLevel
 	}
 	rho, p, err := metrics.SpearmanP(xs, ys, metrics.Permutations, seed)
@@ -147,15 +175,17 @@ func DynamicsFindings(rows []DynamicsRow, attack string, comparable bool, seed u
 	early.SeedValues = strings.Join(fracs, ", ")
 	gapOurs := fmt.Sprintf("ours: Spearman %.3f (%s) over at least %d checkpoints, permutation p = %.4f (one-sided, level %.3f; checkpoints treated as exchangeable, so two quantities that both trend over training correlate whatever drives them)",
 		rho, gap.SeedValues, gap.NCheckpoints, p, metrics.ChanceLevel)
-	earlyOurs := fmt.Sprintf("ours: 95%% of the last checkpoint's AUROC first reached at %.2f of training (%s); 95%% of its excess over 0.5 at %.2f (%s)",
+	earlyOurs := fmt.Sprintf("ours: 95%% of the last checkpoint's excess AUROC over 0.5 reached and held from %.2f of training on (%s); the paper's measure, 95%% of the last AUROC first reached, at %.2f (%s)",
 		early.Ours, early.SeedValues, excessSum, strings.Join(excess, ", "))
 	switch {
 	case !comparable:
 		gap.Reproduces, gap.Why = NotComparable, "the paper does not report this dataset; "+gapOurs
 		early.Reproduces, early.Why = NotComparable, "the paper does not report this dataset; "+earlyOurs
 		return []DynamicsFinding{gap, early}, nil
+	case p <= metrics.ChanceLevel && rho >= GapTracksRho:
+		gap.Reproduces, gap.Why = Reproduced, "the gap tracks AUROC, as in the paper; "+gapOurs
 	case p <= metrics.ChanceLevel:
-		gap.Reproduces, gap.Why = Reproduced, "the gap and AUROC rise together, as in the paper; "+gapOurs
+		gap.Reproduces, gap.Why = NotReproduced, fmt.Sprintf("not shown: the gap and AUROC rise together, but a correlation of %.3f is far from tracking (yes needs %.1f; the paper: 0.994); ", rho, GapTracksRho)+gapOurs
 	case rho < 0:
 		gap.Reproduces, gap.Why = NotReproduced, "the gap and AUROC move apart, against the paper; "+gapOurs
 	default:
@@ -165,9 +195,9 @@ func DynamicsFindings(rows []DynamicsRow, attack string, comparable bool, seed u
 	case !allAbove:
 		early.Reproduces, early.Why = NotReproduced, "not shown: the last checkpoint is not above chance in every seed (chance p > 0.025), so \"95% of the final AUROC\" measures noise; "+earlyOurs
 	case allEarly:
-		early.Reproduces, early.Why = Reproduced, "reached in the first half of training in every seed, as in the paper; "+earlyOurs
+		early.Reproduces, early.Why = Reproduced, "early: held from the first half of training in every seed (yes needs that; the paper: 5% of training on CC News, 18% on Reddit); "+earlyOurs
 	default:
-		early.Reproduces, early.Why = NotReproduced, "reached only in the second half of training in some seed; "+earlyOurs
+		early.Reproduces, early.Why = NotReproduced, "late: held only from the second half of training in some seed (the paper: 5% and 18%); "+earlyOurs
 	}
 	if math.IsNaN(early.Ours) {
 		return nil, fmt.Errorf("experiment: dynamics findings: no fraction of training")

@@ -40,7 +40,10 @@ func dynRows(seed int64, aurocs, gaps []float64, lastP float64) []DynamicsRow {
 }
 
 func TestDynamicsFindings(t *testing.T) {
-	rising := []float64{0.55, 0.62, 0.66, 0.67, 0.68, 0.68, 0.69, 0.69, 0.70, 0.70}
+	rising := []float64{0.55, 0.65, 0.69, 0.695, 0.70, 0.70, 0.70, 0.70, 0.70, 0.70}
+	onceEarly := []float64{0.55, 0.70, 0.60, 0.62, 0.64, 0.66, 0.68, 0.69, 0.70, 0.70}
+	falling := []float64{0.10, 0.09, 0.08, 0.07, 0.06, 0.05, 0.04, 0.03, 0.02, 0.01}
+	loose := []float64{0.01, 0.05, 0.02, 0.04, 0.03, 0.07, 0.06, 0.09, 0.05, 0.08}
 	gaps := []float64{0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.10}
 	late := []float64{0.50, 0.50, 0.51, 0.50, 0.52, 0.53, 0.55, 0.60, 0.65, 0.70}
 	shuffled := []float64{0.05, 0.02, 0.09, 0.01, 0.10, 0.03, 0.07, 0.04, 0.08, 0.06}
@@ -53,14 +56,20 @@ func TestDynamicsFindings(t *testing.T) {
 		earlyWhy           string
 		early              float64
 	}{
-		{"as in the paper", append(dynRows(1, rising, gaps, 0.001), dynRows(2, rising, gaps, 0.001)...), true,
-			Reproduced, "rise together", Reproduced, "first half", 0.4},
-		{"late AUROC", append(dynRows(1, late, gaps, 0.001), dynRows(2, late, gaps, 0.001)...), true,
-			Reproduced, "rise together", NotReproduced, "second half", 1},
+		{"as in the paper", append(dynRows(1, late, gaps, 0.001), dynRows(2, late, gaps, 0.001)...), true,
+			Reproduced, "tracks AUROC", NotReproduced, "second half", 1},
+		{"early", append(dynRows(1, rising, gaps, 0.001), dynRows(2, rising, gaps, 0.001)...), true,
+			NotReproduced, "rise together, but a correlation", Reproduced, "first half", 0.3},
+		{"crossing once early is not early", append(dynRows(1, onceEarly, gaps, 0.001), dynRows(2, onceEarly, gaps, 0.001)...), true,
+			NotReproduced, "rise together, but a correlation", NotReproduced, "second half", 0.8},
+		{"gap falls as AUROC rises", append(dynRows(1, late, falling, 0.001), dynRows(2, late, falling, 0.001)...), true,
+			NotReproduced, "move apart", NotReproduced, "second half", 1},
+		{"gap loosely related", append(dynRows(1, late, loose, 0.001), dynRows(2, late, loose, 0.001)...), true,
+			NotReproduced, "rise together, but a correlation", NotReproduced, "second half", 1},
 		{"gap unrelated, last checkpoint at chance", append(dynRows(1, rising, shuffled, 0.2), dynRows(2, rising, shuffled, 0.001)...), true,
-			NotReproduced, "not shown", NotReproduced, "not above chance", 0.4},
+			NotReproduced, "not shown", NotReproduced, "not above chance", 0.3},
 		{"not in the paper", append(dynRows(1, rising, gaps, 0.001), dynRows(2, rising, gaps, 0.001)...), false,
-			NotComparable, "does not report", NotComparable, "does not report", 0.4},
+			NotComparable, "does not report", NotComparable, "does not report", 0.3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := DynamicsFindings(tc.rows, "user-inference", tc.comparable, 1)
@@ -98,5 +107,10 @@ func TestDynamicsFindings(t *testing.T) {
 	}
 	if _, err := DynamicsFindings(noGap, "min-k", true, 1); err == nil || !strings.Contains(err.Error(), `attack "min-k"`) {
 		t.Errorf("unknown attack: %v", err)
+	}
+	two := dynRows(1, rising, gaps, 0.001)
+	two[0].ExperimentID = "other"
+	if _, err := DynamicsFindings(two, "user-inference", true, 1); err == nil || !strings.Contains(err.Error(), "one experiment's rows") {
+		t.Errorf("two experiments' rows: %v", err)
 	}
 }

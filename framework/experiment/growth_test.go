@@ -223,3 +223,24 @@ func TestTrendRetrainedSeedsDisagree(t *testing.T) {
 		t.Fatalf("p %v, %q: %q", row.P, row.Reproduces, row.Why)
 	}
 }
+
+// A canary Trend needs the same canary users at every point.
+func TestTrendCanaryUsersMustMatch(t *testing.T) {
+	scores := growthScores(0.1, 1.0)
+	var kept []ScoreRow
+	for _, s := range scores {
+		if s.Canary && s.UserID == "u81" && strings.HasSuffix(s.ExperimentID, "=10") {
+			continue
+		}
+		kept = append(kept, s)
+	}
+	for i := range kept {
+		if kept[i].UserID == "u0" || kept[i].UserID == "u1" || kept[i].UserID == "u3" {
+			kept[i].Canary = true // canary non-members, so both labels are present
+		}
+	}
+	_, err := Trend{Attack: "user-inference", Key: "attack.samples", Group: GroupCanary}.Test(kept)
+	if err == nil || !strings.Contains(err.Error(), "scored at one value only") {
+		t.Errorf("a canary user missing at one point: %v", err)
+	}
+}

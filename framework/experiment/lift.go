@@ -69,12 +69,27 @@ func CanaryLift(scores []ScoreRow, attack string, paper func(experimentID string
 // seed's non-canary non-members, for every experiment in scores: within
 // one model, whether a user's share of the fine-tuning data exposes them
 // (a run with mitigations = cap?max_docs=k&users=0.5 caps a random half).
+//
+// Members must train on exactly two document counts in every seed (say 10,
+// and 2 for the capped half: split.min_docs = split.max_docs makes every
+// uncapped member train on the same count); anything else is an error,
+// since grouping by count would then not be grouping by the cap.
 func DocsLift(scores []ScoreRow, attack string, paper func(experimentID string) string) ([]LiftRow, error) {
+	counts := map[[2]any][]int64{}
 	most := map[[2]any]int64{}
 	for _, s := range scores {
 		if s.Attack == attack && s.Member && !s.Canary {
 			k := [2]any{s.ExperimentID, s.Seed}
+			if !slices.Contains(counts[k], s.NTrainSamples) {
+				counts[k] = append(counts[k], s.NTrainSamples)
+			}
 			most[k] = max(most[k], s.NTrainSamples)
+		}
+	}
+	for k, c := range counts {
+		if len(c) != 2 {
+			slices.Sort(c)
+			return nil, fmt.Errorf("experiment: documents trained per member: %s, seed %v: members train on %d different counts %v, want exactly two (all of a user's documents, or the cap: set split.min_docs = split.max_docs and mitigations = cap?max_docs=k&users=f with k below it)", k[0], k[1], len(c), c)
 		}
 	}
 	var kept []ScoreRow

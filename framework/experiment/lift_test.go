@@ -146,3 +146,13 @@ func TestDocsLift(t *testing.T) {
 		t.Fatalf("row %+v, want %+v", r, want)
 	}
 }
+
+func TestDocsLiftNeedsTwoCounts(t *testing.T) {
+	var scores []ScoreRow
+	for u := range 40 {
+		scores = append(scores, ScoreRow{ExperimentID: "share", Seed: 1, Attack: "user-inference", UserID: fmt.Sprint("u", u), Member: u%2 == 0, NTrainSamples: int64(2 + u%6)})
+	}
+	if _, err := DocsLift(scores, "user-inference", nil); err == nil || !strings.Contains(err.Error(), "3 different counts [2 4 6]") {
+		t.Errorf("members with 2, 4 and 6 documents: %v", err)
+	}
+}

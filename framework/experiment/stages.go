@@ -99,7 +99,7 @@ func splitStageKey(p *plan, dataHash string) []any {
 		key = append(key, cfg.Attack.MaxTokens, canaryVersion) // canaries are placed within max_tokens
 	}
 	if cfg.Model.ReferenceSeed != 0 {
-		key = append(key, "reference_seed", cfg.Model.ReferenceSeed) // draws the pool
+		key = append(key, "reference_seed", cfg.Model.ReferenceSeed, sharedPoolVersion) // draws the pool
 	}
 	return key
 }
@@ -325,6 +325,11 @@ func referencePool(cfg Config, recs []data.Record) (pool, val []data.Record, err
 	slices.SortFunc(pool, byDoc)
 	return pool, val, nil
 }
+
+// sharedPoolVersion is in the split stage's key with model.reference_seed:
+// change it whenever referencePool's shared draw changes, or splits made
+// by the old code are reused.
+const sharedPoolVersion = "shared-pool-v2: validation holds back whole users"
 
 // poolValidationFile, in a split stage's folder, is the pool's held-back
 // documents a shared reference (model.reference_seed) is validated on.

@@ -415,3 +415,28 @@ func TestCompareAUROCSharedNonMembersErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestCompareAUROCDuplicateUsers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	a, b := group(rng, "u", 10, 0.5), group(rng, "v", 10, 0.5)
+	dup := Labelled{Users: append(slices.Clone(b.Users), "v0"), Scores: append(slices.Clone(b.Scores), 1), Member: append(slices.Clone(b.Member), true)}
+	if _, err := CompareAUROCUnpaired([]Labelled{a}, []Labelled{dup}); err == nil || !strings.Contains(err.Error(), `user "v0" twice`) {
+		t.Errorf("unpaired, a user twice: %v", err)
+	}
+	x, y := sharedRun(rng, 8, 5, 0, 0)
+	y.Users, y.Scores, y.Member = append(y.Users, "many0"), append(y.Scores, 2), append(y.Member, true)
+	if _, err := CompareAUROCSharedNonMembers([]Labelled{x}, []Labelled{y}); err == nil || !strings.Contains(err.Error(), `user "many0" twice`) {
+		t.Errorf("shared non-members, a user twice: %v", err)
+	}
+	// Non-members listed in another order in the second group: matched by id.
+	r := Labelled{}
+	for i := len(y.Users) - 2; i >= 0; i-- {
+		r.Users, r.Scores, r.Member = append(r.Users, y.Users[i]), append(r.Scores, y.Scores[i]), append(r.Member, y.Member[i])
+	}
+	y.Users, y.Scores, y.Member = y.Users[:len(y.Users)-1], y.Scores[:len(y.Scores)-1], y.Member[:len(y.Member)-1]
+	d1, err1 := CompareAUROCSharedNonMembers([]Labelled{x}, []Labelled{y})
+	d2, err2 := CompareAUROCSharedNonMembers([]Labelled{x}, []Labelled{r})
+	if err1 != nil || err2 != nil || math.Abs(d1.SE-d2.SE) > 1e-12 || d1.Delta != d2.Delta {
+		t.Errorf("reordered non-members: %+v (%v) against %+v (%v)", d2, err2, d1, err1)
+	}
+}
