@@ -53,7 +53,10 @@ func Quick(dataset string) Config {
 // therefore decided by a permutation test over both seeds' users
 // (metrics.ChanceP, see AboveChance), which needs no spread over seeds.
 // Longer documents and more of them per user would raise the per-user
-// signal (the paper's finding 3) but cost proportionally more.
+// signal (the paper's finding 3) but cost proportionally more. Setting
+// model.reference_seed shares one reference across seeds and sweep points
+// (as in the paper), which halves a seed's cost; notebooks 03 and 04 do,
+// 01 and 02 (whose reference results predate it) do not.
 func Repro(dataset string) Config {
 	c := Quickstart()
 	c.Name = "repro-" + dataset
