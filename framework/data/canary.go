@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/privlm/privlm/framework/tokenizer"
 )
@@ -105,16 +106,26 @@ func InsertCanaries(recs []Record, heldIn, heldOut []string, tok tokenizer.Token
 	return out, canaries, nil
 }
 
-// canarySubstring draws a window of n tokens from one of docs with more
-// than n tokens, else from all of docs joined by newlines.
+// canarySubstring draws a window of n tokens that decodes to valid UTF-8
+// from one of docs with more than n tokens, else from all of docs joined
+// by newlines.
 func canarySubstring(docs []Record, tok tokenizer.Tokenizer, n int, r *rand.Rand) (sub, source string, err error) {
 	window := func(text string) string {
 		ids := tok.Encode(text)
 		if len(ids) < n+1 {
 			return ""
 		}
-		start := 1 + r.IntN(len(ids)-n) // skip the first token (dummy-prefix artefacts)
-		return strings.TrimSpace(tok.Decode(ids[start : start+n]))
+		// A window may cut a character that byte-fallback tokens spell
+		// byte by byte; inserted, it would make invalid UTF-8. Draw
+		// another (a few times) until the window decodes to whole
+		// characters.
+		for range 16 {
+			start := 1 + r.IntN(len(ids)-n) // skip the first token (dummy-prefix artefacts)
+			if s := strings.TrimSpace(tok.Decode(ids[start : start+n])); s != "" && utf8.ValidString(s) {
+				return s
+			}
+		}
+		return ""
 	}
 	for _, di := range r.Perm(len(docs)) {
 		if s := window(docs[di].Text); s != "" {

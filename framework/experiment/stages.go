@@ -88,8 +88,9 @@ func dataStage(p *plan, pl *pipeline) (path, hash, dir string, err error) {
 }
 
 // canaryVersion is in the split stage's key when there are canaries:
-// "users-first" draws both groups of canary users before any substring.
-const canaryVersion = "canaries: users-first"
+// "users-first" draws both groups of canary users before any substring;
+// "whole characters" draws windows that decode to valid UTF-8.
+const canaryVersion = "canaries: users-first, windows of whole characters"
 
 // splitStageKey is what the split stage depends on.
 func splitStageKey(p *plan, dataHash string) []any {
