@@ -1,0 +1,135 @@
+package experiment
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/privlm/privlm/framework/metrics"
+)
+
+// mitigationScores is a mitigation sweep ("mit/<point>") over 2 seeds of
+// 200 users (even ones members, the last 10 canaries), the same users at
+// every point: members gain gain[point][seed-1] over non-members, and every
+// user's noise is shared across points (the same split and attacker
+// samples), plus a little of the point's own. It also returns the pooled
+// headline metrics rows the test reads validation losses and epsilons from.
+func mitigationScores(gain map[string][2]float64) ([]ScoreRow, []MetricsRow) {
+	rng := rand.New(rand.NewPCG(5, 9))
+	base := make([]float64, 400)
+	for i := range base {
+		base[i] = rng.NormFloat64()
+	}
+	var scores []ScoreRow
+	var rows []MetricsRow
+	for point, g := range gain {
+		for seed := int64(1); seed <= 2; seed++ {
+			for u := range 200 {
+				s := ScoreRow{ExperimentID: "mit/" + point, Seed: seed, Attack: "user-inference", UserID: fmt.Sprint("u", u),
+					Member: u%2 == 0, Canary: u >= 190, Score: base[int(seed-1)*200+u] + 0.1*rng.NormFloat64()}
+				if s.Member {
+					s.Score += g[seed-1]
+				}
+				if s.Canary && s.Member {
+					s.Score -= 5 // canaries are left out: they would flip every verdict
+				}
+				scores = append(scores, s)
+			}
+		}
+		vl := 3 - g[0]/10
+		r := MetricsRow{ExperimentID: "mit/" + point, NSeeds: 2, Attack: "user-inference", Group: GroupNonCanary, ValLoss: &vl, DPLevel: "none"}
+		if strings.HasPrefix(point, "train.dp=") {
+			eps, delta := 2.0, 1e-5
+			r.DPLevel, r.Epsilon, r.Delta = strings.TrimPrefix(strings.Split(point, ",")[0], "train.dp="), &eps, &delta
+		}
+		rows = append(rows, r, MetricsRow{ExperimentID: r.ExperimentID, NSeeds: 1, Attack: "user-inference", Group: GroupNonCanary})
+	}
+	return scores, rows
+}
+
+func TestMitigationTest(t *testing.T) {
+	const none = "train.clip=none"
+	gains := map[string][2]float64{
+		none:                         {1.2, 1.2},
+		"train.clip=batch":           {1.2, 1.25},
+		"mitigations=cap?max_docs=2": {0.5, 0.5},
+		"mitigations=dedup":          {0, 0},
+		"train.patience=1":           {0.4, 1.6}, // the seeds disagree
+		"train.dp=example,train.target_epsilon=2": {0.6, 0.6},
+		"train.dp=user,train.target_epsilon=2":    {0, 0},
+	}
+	scores, rows := mitigationScores(gains)
+	for _, tc := range []struct {
+		point, against, expect, paper string
+		reproduces, why               string
+	}{
+		{"train.clip=batch", none, ExpectNoEffect, "no effect", Reproduced, "no reduction shown"},
+		{"mitigations=cap?max_docs=2", none, ExpectNoEffect, "no effect", NotReproduced, "lowers the AUROC, against the paper"},
+		{"mitigations=cap?max_docs=2", none, ExpectLowers, "lowers", Reproduced, "lowers it, as in the paper"},
+		{"train.clip=batch", none, ExpectLowers, "lowers", NotReproduced, "no significant reduction"},
+		{"train.patience=1", none, ExpectLowers, "lowers", NotReproduced, "the seeds disagree"},
+		{"train.dp=example,train.target_epsilon=2", none, ExpectLowersPartly, "partly", Reproduced, "stays above chance"},
+		{"mitigations=dedup", none, ExpectLowersPartly, "partly", NotReproduced, "lowers it to chance"},
+		{"train.dp=user,train.target_epsilon=2", "train.dp=example,train.target_epsilon=2", ExpectLowers, "", NotComparable, "no test can exceed AUROC 0.8808 against (2, 1e-05)-DP"},
+	} {
+		t.Run(tc.point+"/"+tc.expect, func(t *testing.T) {
+			r, err := Mitigation{Point: tc.point, Against: tc.against, Expect: tc.expect, Paper: tc.paper}.Test("mit", scores, rows, "user-inference")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Reproduces != tc.reproduces || !strings.Contains(r.Why, tc.why) {
+				t.Fatalf("verdict %q (%s), want %q containing %q", r.Reproduces, r.Why, tc.reproduces, tc.why)
+			}
+			// The numbers are DeLong's paired test on the non-canary users,
+			// one-sided for "lowers", and the permutation test of chance.
+			var a, b []metrics.Labelled
+			for _, seed := range []int64{1, 2} {
+				var la, lb metrics.Labelled
+				for _, s := range scores {
+					l := &la
+					if s.ExperimentID == "mit/"+tc.point {
+						l = &lb
+					} else if s.ExperimentID != "mit/"+tc.against {
+						continue
+					}
+					if s.Seed == seed && !s.Canary {
+						l.Users, l.Scores, l.Member = append(l.Users, s.UserID), append(l.Scores, s.Score), append(l.Member, s.Member)
+					}
+				}
+				a, b = append(a, la), append(b, lb)
+			}
+			want, _ := metrics.CompareAUROC(b, a)
+			chance, _ := metrics.ChanceP(b, metrics.Permutations, 1)
+			if math.Abs(r.Delta+want.Delta) > 1e-12 || math.Abs(r.P-want.P) > 1e-12 || r.AUROC != want.AUROCA || r.AUROCAgainst != want.AUROCB ||
+				r.DeltaLo != -want.Hi || r.ChanceP != chance || r.NUsers != 190 || r.NLeftOut != 0 || r.NSeeds != 2 {
+				t.Fatalf("row %+v, want DeLong %+v (reversed) and chance p %v over 190 users", r, want, chance)
+			}
+			if r.ValLoss == nil || r.ValLossAgainst == nil || *r.ValLoss != 3-gains[tc.point][0]/10 || *r.ValLossAgainst != 3-gains[tc.against][0]/10 {
+				t.Fatalf("validation losses %v, %v: want the pooled rows'", r.ValLoss, r.ValLossAgainst)
+			}
+			if dp := strings.HasPrefix(tc.point, "train.dp="); dp != (r.MaxAUROC != nil) || dp && math.Abs(*r.MaxAUROC-0.8808) > 1e-4 {
+				t.Fatalf("max AUROC %v for %s: want privacy.MaxAUROC(2, 1e-5) = 0.8808 on DP points only", r.MaxAUROC, tc.point)
+			}
+		})
+	}
+}
+
+func TestMitigationTestErrors(t *testing.T) {
+	scores, rows := mitigationScores(map[string][2]float64{"train.clip=none": {1, 1}, "train.clip=batch": {1, 1}})
+	for _, tc := range []struct {
+		m    Mitigation
+		want string
+	}{
+		{Mitigation{Point: "train.clip=batch", Against: "train.clip=none", Expect: "helps"}, `expect "helps"`},
+		{Mitigation{Point: "train.clip=per-example", Against: "train.clip=none", Expect: ExpectNoEffect}, "no seed has scores"},
+	} {
+		if _, err := tc.m.Test("mit", scores, rows, "user-inference"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want one containing %q", tc.m, err, tc.want)
+		}
+	}
+	if _, err := (Mitigation{Point: "train.clip=batch", Against: "train.clip=none", Expect: ExpectNoEffect}).Test("mit", scores, nil, "user-inference"); err == nil || !strings.Contains(err.Error(), "no headline metrics row") {
+		t.Errorf("without metrics rows: error %v, want one naming the missing row", err)
+	}
+}
