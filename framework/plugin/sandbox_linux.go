@@ -134,10 +134,40 @@ func runShim() {
 	}
 	// Nothing the host opened without O_CLOEXEC reaches the plugin: go-plugin
 	// needs only stdout and stderr (its socket it creates itself).
-	if err := unix.CloseRange(3, ^uint(0), 0); err != nil {
+	if err := closeOnExecFrom(3); err != nil {
 		fail(fmt.Errorf("closing inherited descriptors: %w", err))
 	}
 	fail(syscall.Exec(s.Binary, []string{s.Binary}, os.Environ()))
+}
+
+// closeOnExecFrom marks every descriptor from first up close-on-exec: exec
+// closes them. It must not close them itself: this process's Go runtime
+// owns some (its epoll descriptor), and its sysmon thread polling a closed
+// one between the close and the exec aborts the shim ("runtime: netpoll
+// failed", a crash seen about once in tens of plugin starts when the shim
+// closed them with close_range).
+func closeOnExecFrom(first int) error {
+	err := unix.CloseRange(uint(first), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil {
+		return nil
+	}
+	if err != unix.EINVAL && err != unix.ENOSYS { // kernels before 5.11 lack the flag
+		return err
+	}
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < first {
+			continue
+		}
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil && err != unix.EBADF {
+			return fmt.Errorf("descriptor %d: %w", fd, err)
+		}
+	}
+	return nil
 }
 
 // nullStdin puts /dev/null on fd 0: go-plugin hands the plugin the host's
