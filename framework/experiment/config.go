@@ -86,6 +86,11 @@ type ModelConfig struct {
 	// so nothing of it depends on the split. 0 (the default) adapts a
 	// reference per run seed. Needs model.pretrain = pool.
 	ReferenceSeed uint64 `json:"reference_seed,omitempty"`
+	// PretrainLearningRate, when non-zero, is the learning rate of the
+	// reference's pool adaptation; 0 (the default) uses train.learning_rate.
+	// Set it to sweep train.learning_rate (a DP recipe's, say) over one
+	// shared reference: otherwise each learning rate adapts its own.
+	PretrainLearningRate float64 `json:"pretrain_learning_rate,omitempty"`
 }
 
 // CanaryConfig makes canary users.

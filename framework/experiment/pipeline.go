@@ -118,6 +118,9 @@ func Validate(cfg Config) (*plan, error) {
 	if cfg.Model.Pretrain == "pool" && cfg.Model.PretrainSteps < 1 {
 		return fail("model.pretrain_steps", fmt.Errorf("%d, want >= 1", cfg.Model.PretrainSteps))
 	}
+	if cfg.Model.PretrainLearningRate < 0 || cfg.Model.PretrainLearningRate > 0 && cfg.Model.Pretrain != "pool" {
+		return fail("model.pretrain_learning_rate", fmt.Errorf("%v, want 0 (train.learning_rate) or > 0 with model.pretrain = pool (now %s)", cfg.Model.PretrainLearningRate, cfg.Model.Pretrain))
+	}
 	if cfg.Model.ReferenceSeed != 0 && cfg.Model.Pretrain != "pool" {
 		return fail("model.reference_seed", fmt.Errorf("%d, but model.pretrain = %s: only a pool-adapted reference has a seed (the base model is already shared)", cfg.Model.ReferenceSeed, cfg.Model.Pretrain))
 	}
@@ -745,10 +748,14 @@ func attackCheckpoint(ctx context.Context, p *plan, pl *pipeline, inputs []strin
 // pretrainConfig is the training configuration of the reference model's
 // domain adaptation: the fine-tuning's optimiser and shapes, for
 // model.pretrain_steps steps, without clipping, DP, early stopping or
-// kept checkpoints (so that sweeping those reuses one reference).
+// kept checkpoints (so that sweeping those reuses one reference), at
+// model.pretrain_learning_rate when set.
 func pretrainConfig(cfg Config) train.Config {
 	t := cfg.Train
 	t.Steps, t.Epochs = cfg.Model.PretrainSteps, 0
+	if cfg.Model.PretrainLearningRate > 0 {
+		t.LearningRate = cfg.Model.PretrainLearningRate
+	}
 	t.Clip, t.DP, t.Sigma, t.TargetEpsilon, t.Patience, t.CheckpointEvery = "none", "none", 0, 0, 0, 0
 	return t
 }
