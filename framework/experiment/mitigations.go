@@ -38,6 +38,11 @@ type Mitigation struct {
 	// Paper is the paper's finding in words with its numbers; "" when the
 	// paper does not test it (the verdict is then "not comparable").
 	Paper string
+	// The paper's numbers, where it has them (nil where not): the AUROC
+	// at Point and at Against, and the validation losses (the DP table of
+	// ../shared/PAPERS.md section 1 gives both; dedup gives the AUROCs).
+	PaperAUROC, PaperAUROCAgainst     *float64
+	PaperValLoss, PaperValLossAgainst *float64
 }
 
 // MitigationRow is a Mitigation tested on a sweep's scores: the attack's
@@ -84,8 +89,13 @@ type MitigationRow struct {
 	NLeftOut   int64  `parquet:"n_left_out" json:"n_left_out"`
 	SeedDeltas string `parquet:"seed_deltas" json:"seed_deltas"`
 	Paper      string `parquet:"paper" json:"paper"`
-	Reproduces string `parquet:"reproduces" json:"reproduces"`
-	Why        string `parquet:"why" json:"why"`
+	// The paper's numbers beside ours (Mitigation's; AUROCs as fractions).
+	PaperAUROC          *float64 `parquet:"paper_auroc,optional" json:"paper_auroc"`
+	PaperAUROCAgainst   *float64 `parquet:"paper_auroc_against,optional" json:"paper_auroc_against"`
+	PaperValLoss        *float64 `parquet:"paper_val_loss,optional" json:"paper_val_loss"`
+	PaperValLossAgainst *float64 `parquet:"paper_val_loss_against,optional" json:"paper_val_loss_against"`
+	Reproduces          string   `parquet:"reproduces" json:"reproduces"`
+	Why                 string   `parquet:"why" json:"why"`
 }
 
 // Test builds the MitigationRow of attack from a sweep's headline scores
@@ -122,7 +132,8 @@ func (m Mitigation) Test(name string, scores []ScoreRow, rows []MetricsRow, atta
 		return MitigationRow{}, fmt.Errorf("experiment: mitigation %s against %s: no seed has scores of %s at both (experiment ids %q and %q)", m.Point, m.Against, attack, idPoint, idAgainst)
 	}
 	slices.Sort(seeds)
-	row := MitigationRow{Point: m.Point, Against: m.Against, Attack: attack, Expect: m.Expect, NSeeds: int64(len(seeds)), Paper: m.Paper}
+	row := MitigationRow{Point: m.Point, Against: m.Against, Attack: attack, Expect: m.Expect, NSeeds: int64(len(seeds)), Paper: m.Paper,
+		PaperAUROC: m.PaperAUROC, PaperAUROCAgainst: m.PaperAUROCAgainst, PaperValLoss: m.PaperValLoss, PaperValLossAgainst: m.PaperValLossAgainst}
 	var a, b []metrics.Labelled
 	for i, seed := range seeds {
 		ra, rb, left := common(*runs[idAgainst][seed], *runs[idPoint][seed])

@@ -75,9 +75,13 @@ func TestMitigationTest(t *testing.T) {
 		{"train.dp=user,train.target_epsilon=2", "train.dp=example,train.target_epsilon=2", ExpectLowers, "", NotComparable, "no test can exceed AUROC 0.8808 against (2, 1e-05)-DP"},
 	} {
 		t.Run(tc.point+"/"+tc.expect, func(t *testing.T) {
-			r, err := Mitigation{Point: tc.point, Against: tc.against, Expect: tc.expect, Paper: tc.paper}.Test("mit", scores, rows, "user-inference")
+			paperAUROC := 0.647
+			r, err := Mitigation{Point: tc.point, Against: tc.against, Expect: tc.expect, Paper: tc.paper, PaperAUROC: &paperAUROC}.Test("mit", scores, rows, "user-inference")
 			if err != nil {
 				t.Fatal(err)
+			}
+			if r.PaperAUROC == nil || *r.PaperAUROC != 0.647 || r.PaperAUROCAgainst != nil || r.PaperValLoss != nil || r.PaperValLossAgainst != nil {
+				t.Fatalf("paper numbers %v %v %v %v: want the mitigation's (0.647 and three nil)", r.PaperAUROC, r.PaperAUROCAgainst, r.PaperValLoss, r.PaperValLossAgainst)
 			}
 			if r.Reproduces != tc.reproduces || !strings.Contains(r.Why, tc.why) {
 				t.Fatalf("verdict %q (%s), want %q containing %q", r.Reproduces, r.Why, tc.reproduces, tc.why)
