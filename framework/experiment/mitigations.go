@@ -176,7 +176,7 @@ func (m Mitigation) Test(name string, scores []ScoreRow, rows []MetricsRow, atta
 	above := row.ChanceP <= metrics.ChanceLevel
 	switch {
 	case m.Paper == "":
-		row.Reproduces, row.Why = NotComparable, "the paper does not run this; "+ours
+		row.Reproduces, row.Why = NotComparable, "no paper finding to compare with (the paper does not run this, or not on this dataset): "+ours
 	case m.Expect == ExpectNoEffect && !lowers:
 		row.Reproduces, row.Why = Reproduced, fmt.Sprintf("no reduction shown, as in the paper (the interval rules out reductions larger than %.3f): %s", math.Max(0, -row.DeltaLo), ours)
 	case m.Expect == ExpectNoEffect:
