@@ -3,11 +3,13 @@ package experiment
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/privlm/privlm/framework/metrics"
 	"github.com/privlm/privlm/framework/privacy"
+	"github.com/privlm/privlm/framework/train"
 )
 
 // What a mitigation is expected to do to an attack's AUROC (Mitigation.Expect).
@@ -43,7 +45,20 @@ type Mitigation struct {
 	// ../shared/PAPERS.md section 1 gives both; dedup gives the AUROCs).
 	PaperAUROC, PaperAUROCAgainst     *float64
 	PaperValLoss, PaperValLossAgainst *float64
+	// PaperDataset is the dataset (and setting) the paper's finding and
+	// numbers come from, shown beside ours ("Enron", "CC News, exact
+	// duplicates").
+	PaperDataset string
+	// ClippedFraction is, for a clipping point, the mean fraction of
+	// gradients its clipping changed (SweepClippedFraction); nil for other
+	// points. The paper's clipping finding is for a bound that clips nearly
+	// every step: below MinClippedFraction the verdict is "not comparable".
+	ClippedFraction *float64
 }
+
+// MinClippedFraction is the least mean clipped fraction (Mitigation.
+// ClippedFraction) for which a clipping point is the paper's setting.
+const MinClippedFraction = 0.9
 
 // MitigationRow is a Mitigation tested on a sweep's scores: the attack's
 // AUROC at Point against Against, over the users scored at both (the same
@@ -75,9 +90,10 @@ type MitigationRow struct {
 	ValLoss        *float64 `parquet:"val_loss,optional" json:"val_loss"`
 	ValLossAgainst *float64 `parquet:"val_loss_against,optional" json:"val_loss_against"`
 	// For a DP point: DPLevel (example or user), Epsilon (pld, the largest
-	// of any seed), Delta, and MaxAUROC, the largest AUROC any test can
-	// reach against an (Epsilon, Delta)-DP mechanism (privacy.MaxAUROC):
-	// a bound on user inference for user-level DP only.
+	// of any seed) and Delta; for user-level DP, MaxAUROC, the largest
+	// AUROC any user inference test can reach against an (Epsilon,
+	// Delta)-DP mechanism (privacy.MaxAUROC). Example-level DP's unit is a
+	// window, so it bounds no test about a user: nil.
 	DPLevel  string   `parquet:"dp_level" json:"dp_level"`
 	Epsilon  *float64 `parquet:"epsilon,optional" json:"epsilon"`
 	DPDelta  *float64 `parquet:"dp_delta,optional" json:"dp_delta"`
@@ -89,6 +105,13 @@ type MitigationRow struct {
 	NLeftOut   int64  `parquet:"n_left_out" json:"n_left_out"`
 	SeedDeltas string `parquet:"seed_deltas" json:"seed_deltas"`
 	Paper      string `parquet:"paper" json:"paper"`
+	// PaperDataset and ClippedFraction are Mitigation's.
+	PaperDataset    string   `parquet:"paper_dataset" json:"paper_dataset"`
+	ClippedFraction *float64 `parquet:"clipped_fraction,optional" json:"clipped_fraction"`
+	// ChanceAgainstP is Against's permutation p-value of "no better than
+	// chance" over the same users: an unmitigated attack at chance leaves
+	// nothing to lower, and the verdict says so.
+	ChanceAgainstP float64 `parquet:"chance_against_p" json:"chance_against_p"`
 	// The paper's numbers beside ours (Mitigation's; AUROCs as fractions).
 	PaperAUROC          *float64 `parquet:"paper_auroc,optional" json:"paper_auroc"`
 	PaperAUROCAgainst   *float64 `parquet:"paper_auroc_against,optional" json:"paper_auroc_against"`
@@ -107,6 +130,9 @@ func (m Mitigation) Test(name string, scores []ScoreRow, rows []MetricsRow, atta
 	case ExpectNoEffect, ExpectLowers, ExpectLowersPartly:
 	default:
 		return MitigationRow{}, fmt.Errorf("experiment: mitigation %s: expect %q, want %q, %q or %q", m.Point, m.Expect, ExpectNoEffect, ExpectLowers, ExpectLowersPartly)
+	}
+	if m.Point == m.Against {
+		return MitigationRow{}, fmt.Errorf("experiment: mitigation %s against itself: want two different sweep points", m.Point)
 	}
 	idPoint, idAgainst := name+"/"+m.Point, name+"/"+m.Against
 	runs := map[string]map[int64]*metrics.Labelled{idPoint: {}, idAgainst: {}}
@@ -133,7 +159,8 @@ func (m Mitigation) Test(name string, scores []ScoreRow, rows []MetricsRow, atta
 	}
 	slices.Sort(seeds)
 	row := MitigationRow{Point: m.Point, Against: m.Against, Attack: attack, Expect: m.Expect, NSeeds: int64(len(seeds)), Paper: m.Paper,
-		PaperAUROC: m.PaperAUROC, PaperAUROCAgainst: m.PaperAUROCAgainst, PaperValLoss: m.PaperValLoss, PaperValLossAgainst: m.PaperValLossAgainst}
+		PaperAUROC: m.PaperAUROC, PaperAUROCAgainst: m.PaperAUROCAgainst, PaperValLoss: m.PaperValLoss, PaperValLossAgainst: m.PaperValLossAgainst,
+		PaperDataset: m.PaperDataset, ClippedFraction: m.ClippedFraction}
 	var a, b []metrics.Labelled
 	for i, seed := range seeds {
 		ra, rb, left := common(*runs[idAgainst][seed], *runs[idPoint][seed])
@@ -151,38 +178,52 @@ func (m Mitigation) Test(name string, scores []ScoreRow, rows []MetricsRow, atta
 	}
 	row.AUROCAgainst, row.AUROC, row.Delta, row.DeltaLo, row.DeltaHi, row.P = d.AUROCB, d.AUROCA, -d.Delta, -d.Hi, -d.Lo, d.P
 	var per []string
-	lowerEverySeed := true
+	lowerEverySeed, higherEverySeed := true, true
 	for i, seed := range seeds {
 		per = append(per, fmt.Sprintf("seed %d %+.3f", seed, -d.RunDeltas[i]))
 		lowerEverySeed = lowerEverySeed && d.RunDeltas[i] > 0
+		higherEverySeed = higherEverySeed && d.RunDeltas[i] < 0
 	}
 	row.SeedDeltas = strings.Join(per, ", ")
 	if row.ChanceP, err = metrics.ChanceP(b, metrics.Permutations, 1); err != nil {
 		return MitigationRow{}, fmt.Errorf("experiment: mitigation %s, %s: %w", m.Point, attack, err)
 	}
+	if row.ChanceAgainstP, err = metrics.ChanceP(a, metrics.Permutations, 1); err != nil {
+		return MitigationRow{}, fmt.Errorf("experiment: mitigation %s, %s: %w", m.Against, attack, err)
+	}
 	if err := row.fromMetrics(rows, idPoint, idAgainst, attack); err != nil {
 		return MitigationRow{}, err
 	}
 
-	ours := fmt.Sprintf("ours %.3f against %.3f (%s), difference %+.3f [%+.3f, %+.3f] (%s), DeLong paired p = %.4f (one-sided: lowers; level %.3f; variance over users given each seed's models) over %d seeds, at least %d users each, %d scored at one point only; above chance p = %.4f",
-		row.AUROC, row.AUROCAgainst, m.Against, row.Delta, row.DeltaLo, row.DeltaHi, row.SeedDeltas, row.P, metrics.ChanceLevel, len(seeds), row.NUsers, row.NLeftOut, row.ChanceP)
-	if row.MaxAUROC != nil {
-		ours += fmt.Sprintf("; no test can exceed AUROC %.4f against (%.3g, %.0e)-DP", *row.MaxAUROC, *row.Epsilon, *row.DPDelta)
-		if row.DPLevel != "user" {
-			ours += " for one window, not a user"
-		}
+	ours := fmt.Sprintf("ours %.3f against %.3f (%s), difference %+.3f [%+.3f, %+.3f] (%s), DeLong paired p = %.4f (one-sided: lowers; level %.3f; variance over users given each seed's models) over %d seeds, at least %d users each, %d scored at one point only; above chance p = %.4f (against: %.4f)",
+		row.AUROC, row.AUROCAgainst, m.Against, row.Delta, row.DeltaLo, row.DeltaHi, row.SeedDeltas, row.P, metrics.ChanceLevel, len(seeds), row.NUsers, row.NLeftOut, row.ChanceP, row.ChanceAgainstP)
+	switch {
+	case row.MaxAUROC != nil:
+		ours += fmt.Sprintf("; no user inference test can exceed AUROC %.4f against (%.3g, %.0e)-DP", *row.MaxAUROC, *row.Epsilon, *row.DPDelta)
+	case row.DPLevel == "example":
+		ours += "; example-level DP protects one window, so it bounds no test about a user"
+	}
+	if row.ClippedFraction != nil {
+		ours += fmt.Sprintf("; clipping changed %.0f%% of gradients", 100**row.ClippedFraction)
 	}
 	lowers := row.P <= metrics.ChanceLevel && lowerEverySeed
+	rises := 1-row.P <= metrics.ChanceLevel && higherEverySeed
 	above := row.ChanceP <= metrics.ChanceLevel
 	switch {
 	case m.Paper == "":
 		row.Reproduces, row.Why = NotComparable, "no paper finding to compare with (the paper does not run this, or not on this dataset): "+ours
+	case row.ClippedFraction != nil && *row.ClippedFraction < MinClippedFraction:
+		row.Reproduces, row.Why = NotComparable, fmt.Sprintf("clipping changed only %.0f%% of gradients; the paper's bound clips nearly every step (we ask %.0f%%): %s", 100**row.ClippedFraction, 100*MinClippedFraction, ours)
+	case row.ChanceAgainstP > metrics.ChanceLevel:
+		row.Reproduces, row.Why = NotReproduced, "inconclusive: the attack against "+m.Against+" is not above chance here, so there is nothing to lower: "+ours
+	case rises:
+		row.Reproduces, row.Why = NotReproduced, "raises the AUROC (significant, every seed): "+ours
+	case row.P <= metrics.ChanceLevel && !lowerEverySeed:
+		row.Reproduces, row.Why = NotReproduced, "inconclusive: a reduction significant over users, but the seeds disagree in direction: "+ours
 	case m.Expect == ExpectNoEffect && !lowers:
-		row.Reproduces, row.Why = Reproduced, fmt.Sprintf("no reduction shown, as in the paper (the interval rules out reductions larger than %.3f): %s", math.Max(0, -row.DeltaLo), ours)
+		row.Reproduces, row.Why = Reproduced, fmt.Sprintf("no reduction shown, as in the paper (given these models, the interval rules out reductions larger than %.3f): %s", math.Max(0, -row.DeltaLo), ours)
 	case m.Expect == ExpectNoEffect:
 		row.Reproduces, row.Why = NotReproduced, "lowers the AUROC, against the paper: "+ours
-	case !lowers && row.P <= metrics.ChanceLevel:
-		row.Reproduces, row.Why = NotReproduced, "not shown: significant over users, but the seeds disagree in direction: "+ours
 	case !lowers:
 		row.Reproduces, row.Why = NotReproduced, "not shown: no significant reduction (inconclusive, not a contradiction): "+ours
 	case m.Expect == ExpectLowersPartly && !above:
@@ -216,11 +257,54 @@ func (row *MitigationRow) fromMetrics(rows []MetricsRow, idPoint, idAgainst, att
 	}
 	row.ValLoss, row.ValLossAgainst, row.DPLevel = p.ValLoss, q.ValLoss, p.DPLevel
 	if p.DPLevel != "" && p.DPLevel != "none" && p.Epsilon != nil && p.Delta != nil {
-		bound, err := privacy.MaxAUROC(*p.Epsilon, *p.Delta)
-		if err != nil {
-			return fmt.Errorf("experiment: mitigation %s: %w", idPoint, err)
+		row.Epsilon, row.DPDelta = p.Epsilon, p.Delta
+		if p.DPLevel == "user" {
+			bound, err := privacy.MaxAUROC(*p.Epsilon, *p.Delta)
+			if err != nil {
+				return fmt.Errorf("experiment: mitigation %s: %w", idPoint, err)
+			}
+			row.MaxAUROC = &bound
 		}
-		row.Epsilon, row.DPDelta, row.MaxAUROC = p.Epsilon, p.Delta, &bound
 	}
 	return nil
+}
+
+// SweepClippedFraction is the mean fraction of gradients clipping changed
+// at the sweep point written point (Point.String) of the sweep in dir: the
+// mean over each seed's logged steps (train.LogRow.ClippedFraction: for
+// batch clipping the steps clipped, per-example or DP the examples),
+// averaged over seeds.
+func SweepClippedFraction(dir, point string) (float64, error) {
+	plan, err := LoadSweep(dir)
+	if err != nil {
+		return 0, err
+	}
+	i := slices.IndexFunc(plan.Points, func(p Point) bool { return p.String() == point })
+	if i < 0 {
+		return 0, fmt.Errorf("experiment: sweep %s has no point %q", dir, point)
+	}
+	out := filepath.Join(dir, PointName(i))
+	logs, _ := filepath.Glob(filepath.Join(out, "seed-*", "training_log.parquet"))
+	if len(logs) == 0 {
+		logs, _ = filepath.Glob(filepath.Join(out, "training_log.parquet"))
+	}
+	if len(logs) == 0 {
+		return 0, fmt.Errorf("experiment: sweep point %s (%s): no training_log.parquet (not run yet?)", out, point)
+	}
+	var sum float64
+	for _, path := range logs {
+		rows, err := train.ReadLog(path)
+		if err != nil {
+			return 0, err
+		}
+		if len(rows) == 0 {
+			return 0, fmt.Errorf("experiment: %s: no steps logged", path)
+		}
+		var s float64
+		for _, r := range rows {
+			s += r.ClippedFraction
+		}
+		sum += s / float64(len(rows))
+	}
+	return sum / float64(len(logs)), nil
 }

@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/privlm/privlm/framework/metrics"
+	"github.com/privlm/privlm/framework/train"
 )
 
 // mitigationScores is a mitigation sweep ("mit/<point>") over 2 seeds of
@@ -53,7 +56,7 @@ func TestMitigationTest(t *testing.T) {
 	const none = "train.clip=none"
 	gains := map[string][2]float64{
 		none:                         {1.2, 1.2},
-		"train.clip=batch":           {1.2, 1.25},
+		"train.clip=batch":           {1.2, 1.2},
 		"mitigations=cap?max_docs=2": {0.5, 0.5},
 		"mitigations=dedup":          {0, 0},
 		"train.patience=1":           {0.4, 1.6}, // the seeds disagree
@@ -72,7 +75,12 @@ func TestMitigationTest(t *testing.T) {
 		{"train.patience=1", none, ExpectLowers, "lowers", NotReproduced, "the seeds disagree"},
 		{"train.dp=example,train.target_epsilon=2", none, ExpectLowersPartly, "partly", Reproduced, "stays above chance"},
 		{"mitigations=dedup", none, ExpectLowersPartly, "partly", NotReproduced, "lowers it to chance"},
-		{"train.dp=user,train.target_epsilon=2", "train.dp=example,train.target_epsilon=2", ExpectLowers, "", NotComparable, "no test can exceed AUROC 0.8808 against (2, 1e-05)-DP"},
+		{"train.dp=user,train.target_epsilon=2", "train.dp=example,train.target_epsilon=2", ExpectLowers, "", NotComparable, "no user inference test can exceed AUROC 0.8808 against (2, 1e-05)-DP"},
+		// "No effect" is not shown by an attack at chance, a reduction the
+		// seeds disagree on, or a rise.
+		{"train.clip=batch", "mitigations=dedup", ExpectNoEffect, "no effect", NotReproduced, "nothing to lower"},
+		{"train.patience=1", none, ExpectNoEffect, "no effect", NotReproduced, "the seeds disagree in direction"},
+		{none, "mitigations=cap?max_docs=2", ExpectNoEffect, "no effect", NotReproduced, "raises the AUROC"},
 	} {
 		t.Run(tc.point+"/"+tc.expect, func(t *testing.T) {
 			paperAUROC := 0.647
@@ -113,8 +121,14 @@ func TestMitigationTest(t *testing.T) {
 			if r.ValLoss == nil || r.ValLossAgainst == nil || *r.ValLoss != 3-gains[tc.point][0]/10 || *r.ValLossAgainst != 3-gains[tc.against][0]/10 {
 				t.Fatalf("validation losses %v, %v: want the pooled rows'", r.ValLoss, r.ValLossAgainst)
 			}
-			if dp := strings.HasPrefix(tc.point, "train.dp="); dp != (r.MaxAUROC != nil) || dp && math.Abs(*r.MaxAUROC-0.8808) > 1e-4 {
-				t.Fatalf("max AUROC %v for %s: want privacy.MaxAUROC(2, 1e-5) = 0.8808 on DP points only", r.MaxAUROC, tc.point)
+			if user := strings.HasPrefix(tc.point, "train.dp=user"); user != (r.MaxAUROC != nil) || user && math.Abs(*r.MaxAUROC-0.8808) > 1e-4 {
+				t.Fatalf("max AUROC %v for %s: want privacy.MaxAUROC(2, 1e-5) = 0.8808 on user-level DP points only", r.MaxAUROC, tc.point)
+			}
+			if dp := strings.HasPrefix(tc.point, "train.dp="); dp != (r.Epsilon != nil) {
+				t.Fatalf("epsilon %v for %s: want one on DP points only", r.Epsilon, tc.point)
+			}
+			if r.DeltaLo > r.Delta || r.DeltaHi < r.Delta {
+				t.Fatalf("difference %v outside its interval [%v, %v]", r.Delta, r.DeltaLo, r.DeltaHi)
 			}
 		})
 	}
@@ -128,6 +142,7 @@ func TestMitigationTestErrors(t *testing.T) {
 	}{
 		{Mitigation{Point: "train.clip=batch", Against: "train.clip=none", Expect: "helps"}, `expect "helps"`},
 		{Mitigation{Point: "train.clip=per-example", Against: "train.clip=none", Expect: ExpectNoEffect}, "no seed has scores"},
+		{Mitigation{Point: "train.clip=none", Against: "train.clip=none", Expect: ExpectNoEffect}, "against itself"},
 	} {
 		if _, err := tc.m.Test("mit", scores, rows, "user-inference"); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want one containing %q", tc.m, err, tc.want)
@@ -135,5 +150,57 @@ func TestMitigationTestErrors(t *testing.T) {
 	}
 	if _, err := (Mitigation{Point: "train.clip=batch", Against: "train.clip=none", Expect: ExpectNoEffect}).Test("mit", scores, nil, "user-inference"); err == nil || !strings.Contains(err.Error(), "no headline metrics row") {
 		t.Errorf("without metrics rows: error %v, want one naming the missing row", err)
+	}
+}
+
+// TestMitigationClippedFraction: a clipping point whose clipping rarely
+// bites is not the paper's setting (a bound that clips nearly every step).
+func TestMitigationClippedFraction(t *testing.T) {
+	scores, rows := mitigationScores(map[string][2]float64{"train.clip=none": {1.2, 1.2}, "train.clip=batch": {1.2, 1.2}})
+	for _, tc := range []struct {
+		clipped    float64
+		reproduces string
+		why        string
+	}{{0.5, NotComparable, "changed only 50% of gradients"}, {1, Reproduced, "clipping changed 100% of gradients"}} {
+		m := Mitigation{Point: "train.clip=batch", Against: "train.clip=none", Expect: ExpectNoEffect, Paper: "no effect", ClippedFraction: &tc.clipped}
+		r, err := m.Test("mit", scores, rows, "user-inference")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Reproduces != tc.reproduces || !strings.Contains(r.Why, tc.why) || r.ClippedFraction == nil || *r.ClippedFraction != tc.clipped {
+			t.Errorf("clipped %v: verdict %q (%s), clipped column %v: want %q containing %q", tc.clipped, r.Reproduces, r.Why, r.ClippedFraction, tc.reproduces, tc.why)
+		}
+	}
+}
+
+// TestSweepClippedFraction: the mean over each seed's logged steps,
+// averaged over seeds, of the point asked for.
+func TestSweepClippedFraction(t *testing.T) {
+	dir := t.TempDir()
+	points := []Point{{Keys: []string{"train.clip"}, Values: []string{"none"}}, {Keys: []string{"train.clip"}, Values: []string{"batch"}}}
+	if _, err := PlanSweep(Default(), points, dir); err != nil {
+		t.Fatal(err)
+	}
+	for seed, fracs := range map[int][]float64{1: {1, 0, 1, 1}, 2: {0.5, 0.5}} {
+		var log []train.LogRow
+		for i, f := range fracs {
+			log = append(log, train.LogRow{Step: i + 1, ValLoss: math.NaN(), Epsilon: math.NaN(), EpsilonPLD: math.NaN(), ClippedFraction: f})
+		}
+		path := filepath.Join(dir, PointName(1), fmt.Sprintf("seed-%d", seed), "training_log.parquet")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := train.WriteLog(path, log); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := SweepClippedFraction(dir, "train.clip=batch")
+	if err != nil || math.Abs(got-(0.75+0.5)/2) > 1e-12 {
+		t.Fatalf("SweepClippedFraction = %v, %v: want (0.75 + 0.5)/2", got, err)
+	}
+	for point, want := range map[string]string{"train.clip=none": "no training_log.parquet", "train.clip=per-example": "has no point"} {
+		if _, err := SweepClippedFraction(dir, point); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one containing %q", point, err, want)
+		}
 	}
 }

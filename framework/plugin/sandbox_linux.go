@@ -135,7 +135,7 @@ func runShim() {
 	// Nothing the host opened without O_CLOEXEC reaches the plugin: go-plugin
 	// needs only stdout and stderr (its socket it creates itself).
 	if err := closeOnExecFrom(3); err != nil {
-		fail(fmt.Errorf("closing inherited descriptors: %w", err))
+		fail(fmt.Errorf("marking inherited descriptors close-on-exec: %w", err))
 	}
 	fail(syscall.Exec(s.Binary, []string{s.Binary}, os.Environ()))
 }

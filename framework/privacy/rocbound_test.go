@@ -38,9 +38,19 @@ func TestMaxAUROC(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range [][2]float64{{-1, 0}, {math.NaN(), 0}, {math.Inf(1), 0}, {1, -0.1}, {1, 1}} {
+	for _, bad := range [][2]float64{{-1, 0}, {math.NaN(), 0}, {1, -0.1}, {1, 1}} {
 		if _, err := MaxAUROC(bad[0], bad[1]); err == nil {
 			t.Errorf("MaxAUROC(%v, %v): want an error", bad[0], bad[1])
+		}
+	}
+}
+
+// TestMaxAUROCLargeEpsilon: e^eps overflows from about 709 (group epsilons
+// of user-level reports reach thousands); the bound is then 1, not NaN.
+func TestMaxAUROCLargeEpsilon(t *testing.T) {
+	for _, eps := range []float64{700, 800, 1e4, math.Inf(1)} {
+		if got, err := MaxAUROC(eps, 1e-6); err != nil || got != 1 {
+			t.Errorf("MaxAUROC(%v, 1e-6) = %v, %v: want 1", eps, got, err)
 		}
 	}
 }
