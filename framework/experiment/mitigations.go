@@ -54,6 +54,10 @@ type Mitigation struct {
 	// points. The paper's clipping finding is for a bound that clips nearly
 	// every step: below MinClippedFraction the verdict is "not comparable".
 	ClippedFraction *float64
+	// RemovesData marks a mitigation that removes training documents (a
+	// cap, dedup): if it removed none at every seed, the two points trained
+	// on the same data and the verdict is "not comparable".
+	RemovesData bool
 }
 
 // MinClippedFraction is the least mean clipped fraction (Mitigation.
@@ -112,6 +116,11 @@ type MitigationRow struct {
 	// chance" over the same users: an unmitigated attack at chance leaves
 	// nothing to lower, and the verdict says so.
 	ChanceAgainstP float64 `parquet:"chance_against_p" json:"chance_against_p"`
+	// TrainDocs and TrainDocsAgainst are the documents the members (not
+	// canaries) trained on at Point and at Against, summed over members and
+	// averaged over seeds (ScoreRow.NTrainSamples): dedup before and after.
+	TrainDocs        float64 `parquet:"train_docs" json:"train_docs"`
+	TrainDocsAgainst float64 `parquet:"train_docs_against" json:"train_docs_against"`
 	// The paper's numbers beside ours (Mitigation's; AUROCs as fractions).
 	PaperAUROC          *float64 `parquet:"paper_auroc,optional" json:"paper_auroc"`
 	PaperAUROCAgainst   *float64 `parquet:"paper_auroc_against,optional" json:"paper_auroc_against"`
@@ -136,10 +145,14 @@ func (m Mitigation) Test(name string, scores []ScoreRow, rows []MetricsRow, atta
 	}
 	idPoint, idAgainst := name+"/"+m.Point, name+"/"+m.Against
 	runs := map[string]map[int64]*metrics.Labelled{idPoint: {}, idAgainst: {}}
+	docs := map[string]map[int64]int64{idPoint: {}, idAgainst: {}}
 	for _, s := range scores {
 		byseed, ok := runs[s.ExperimentID]
 		if !ok || s.Attack != attack || s.Canary {
 			continue
+		}
+		if s.Member {
+			docs[s.ExperimentID][s.Seed] += s.NTrainSamples
 		}
 		l := byseed[s.Seed]
 		if l == nil {
@@ -161,6 +174,12 @@ func (m Mitigation) Test(name string, scores []ScoreRow, rows []MetricsRow, atta
 	row := MitigationRow{Point: m.Point, Against: m.Against, Attack: attack, Expect: m.Expect, NSeeds: int64(len(seeds)), Paper: m.Paper,
 		PaperAUROC: m.PaperAUROC, PaperAUROCAgainst: m.PaperAUROCAgainst, PaperValLoss: m.PaperValLoss, PaperValLossAgainst: m.PaperValLossAgainst,
 		PaperDataset: m.PaperDataset, ClippedFraction: m.ClippedFraction}
+	sameData := true
+	for _, seed := range seeds {
+		row.TrainDocs += float64(docs[idPoint][seed]) / float64(len(seeds))
+		row.TrainDocsAgainst += float64(docs[idAgainst][seed]) / float64(len(seeds))
+		sameData = sameData && docs[idPoint][seed] == docs[idAgainst][seed]
+	}
 	var a, b []metrics.Labelled
 	for i, seed := range seeds {
 		ra, rb, left := common(*runs[idAgainst][seed], *runs[idPoint][seed])
@@ -206,12 +225,17 @@ func (m Mitigation) Test(name string, scores []ScoreRow, rows []MetricsRow, atta
 	if row.ClippedFraction != nil {
 		ours += fmt.Sprintf("; clipping changed %.0f%% of gradients", 100**row.ClippedFraction)
 	}
+	if m.RemovesData {
+		ours += fmt.Sprintf("; members trained on %.0f documents, against %.0f", row.TrainDocs, row.TrainDocsAgainst)
+	}
 	lowers := row.P <= metrics.ChanceLevel && lowerEverySeed
 	rises := 1-row.P <= metrics.ChanceLevel && higherEverySeed
 	above := row.ChanceP <= metrics.ChanceLevel
 	switch {
 	case m.Paper == "":
 		row.Reproduces, row.Why = NotComparable, "no paper finding to compare with (the paper does not run this, or not on this dataset): "+ours
+	case m.RemovesData && sameData:
+		row.Reproduces, row.Why = NotComparable, fmt.Sprintf("the mitigation removed no training document (members trained on %.0f documents at both points), so there is nothing to test: %s", row.TrainDocs, ours)
 	case row.ClippedFraction != nil && *row.ClippedFraction < MinClippedFraction:
 		row.Reproduces, row.Why = NotComparable, fmt.Sprintf("clipping changed only %.0f%% of gradients; the paper's bound clips nearly every step (we ask %.0f%%): %s", 100**row.ClippedFraction, 100*MinClippedFraction, ours)
 	case row.ChanceAgainstP > metrics.ChanceLevel:

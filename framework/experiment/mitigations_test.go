@@ -34,6 +34,10 @@ func mitigationScores(gain map[string][2]float64) ([]ScoreRow, []MetricsRow) {
 					Member: u%2 == 0, Canary: u >= 190, Score: base[int(seed-1)*200+u] + 0.1*rng.NormFloat64()}
 				if s.Member {
 					s.Score += g[seed-1]
+					s.NTrainSamples = 5 // members train on 5 documents, 2 under a cap
+					if strings.HasPrefix(point, "mitigations=cap") {
+						s.NTrainSamples = 2
+					}
 				}
 				if s.Canary && s.Member {
 					s.Score -= 5 // canaries are left out: they would flip every verdict
@@ -201,6 +205,28 @@ func TestSweepClippedFraction(t *testing.T) {
 	for point, want := range map[string]string{"train.clip=none": "no training_log.parquet", "train.clip=per-example": "has no point"} {
 		if _, err := SweepClippedFraction(dir, point); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one containing %q", point, err, want)
+		}
+	}
+}
+
+// TestMitigationRemovesData: a data mitigation that removed nothing leaves
+// the same training data at both points: nothing to test.
+func TestMitigationRemovesData(t *testing.T) {
+	scores, rows := mitigationScores(map[string][2]float64{"train.clip=none": {1.2, 1.2}, "mitigations=dedup": {1.2, 1.2}, "mitigations=cap?max_docs=2": {0.5, 0.5}})
+	for _, tc := range []struct {
+		point, reproduces, why string
+		docs                   float64
+	}{
+		{"mitigations=dedup", NotComparable, "removed no training document (members trained on 475 documents", 475},
+		{"mitigations=cap?max_docs=2", Reproduced, "members trained on 190 documents, against 475", 190},
+	} {
+		m := Mitigation{Point: tc.point, Against: "train.clip=none", Expect: ExpectLowers, Paper: "lowers", RemovesData: true}
+		r, err := m.Test("mit", scores, rows, "user-inference")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Reproduces != tc.reproduces || !strings.Contains(r.Why, tc.why) || r.TrainDocs != tc.docs || r.TrainDocsAgainst != 475 {
+			t.Errorf("%s: verdict %q (%s), documents %v against %v: want %q containing %q, %v against 475 (95 non-canary members)", tc.point, r.Reproduces, r.Why, r.TrainDocs, r.TrainDocsAgainst, tc.reproduces, tc.why, tc.docs)
 		}
 	}
 }
