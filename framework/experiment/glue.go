@@ -29,8 +29,41 @@ type GLUEConfig struct {
 	Backend   string `json:"backend"`
 	// MaxTrain caps the training examples (0: all), for quick runs: a
 	// random subset drawn with Train.Seed, in the file's order.
-	MaxTrain int          `json:"max_train"`
-	Train    train.Config `json:"train"`
+	MaxTrain int `json:"max_train"`
+	// HoldOut, when > 0, holds that many training examples out of training
+	// (drawn with HoldOutSeed, the same set for every run of a search) and
+	// evaluates the run on them instead of the reported dev set: a
+	// hyperparameter search that must not choose on the numbers it reports.
+	// MaxTrain then samples from the rest.
+	HoldOut int          `json:"hold_out,omitempty"`
+	Train   train.Config `json:"train"`
+}
+
+// HoldOutSeed draws GLUEConfig.HoldOut's examples: fixed, so every run of
+// a search (any Train.Seed) is evaluated on the same held-out examples.
+const HoldOutSeed = 0x5ea7c4
+
+// SplitHoldOut returns recs without n examples drawn with HoldOutSeed, and
+// those n, each in the file's order; n <= 0 holds none out.
+func SplitHoldOut(recs []data.Record, n int) (rest, held []data.Record, err error) {
+	if n <= 0 {
+		return recs, nil, nil
+	}
+	if n >= len(recs) {
+		return nil, nil, fmt.Errorf("glue: hold_out %d: want fewer than the %d training examples", n, len(recs))
+	}
+	out := make([]bool, len(recs))
+	for _, i := range rand.New(rand.NewPCG(HoldOutSeed, 0x61c8)).Perm(len(recs))[:n] {
+		out[i] = true
+	}
+	for i, r := range recs {
+		if out[i] {
+			held = append(held, r)
+		} else {
+			rest = append(rest, r)
+		}
+	}
+	return rest, held, nil
 }
 
 // DefaultGLUE is a non-private run on task: stories260K with a
@@ -105,8 +138,13 @@ type GLUEResult struct {
 	EpsilonEdgeworth *float64 `parquet:"epsilon_edgeworth,optional" json:"epsilon_edgeworth,omitempty"`
 	Accuracy         float64  `parquet:"accuracy" json:"accuracy"`
 	// Majority is the accuracy of always answering the commonest label.
-	Majority      float64 `parquet:"majority" json:"majority"`
-	Steps         int64   `parquet:"steps" json:"steps"`
+	Majority     float64 `parquet:"majority" json:"majority"`
+	Steps        int64   `parquet:"steps" json:"steps"`
+	BatchSize    int64   `parquet:"batch_size" json:"batch_size"`
+	LearningRate float64 `parquet:"learning_rate" json:"learning_rate"`
+	Seed         int64   `parquet:"seed" json:"seed"`
+	// Correct is how many of the EvalExamples were classified correctly.
+	Correct       int64   `parquet:"correct" json:"correct"`
 	TrainExamples int64   `parquet:"train_examples" json:"train_examples"`
 	EvalExamples  int64   `parquet:"eval_examples" json:"eval_examples"`
 	Eval          string  `parquet:"eval" json:"eval"`
@@ -156,9 +194,16 @@ func RunGLUE(cfg GLUEConfig, progress func(train.Progress)) (GLUEResult, error) 
 			testRecs = append(testRecs, r)
 		}
 	}
+	trainRecs, heldRecs, err := SplitHoldOut(trainRecs, cfg.HoldOut)
+	if err != nil {
+		return GLUEResult{}, err
+	}
 	trainRecs = SampleRecords(trainRecs, cfg.MaxTrain, cfg.Train.Seed)
 	evalName := "dev"
-	if len(testRecs) > 0 { // SST-2's test.tsv here is the official GLUE dev set
+	switch {
+	case len(heldRecs) > 0:
+		devRecs, evalName = heldRecs, fmt.Sprintf("%d training examples held out", len(heldRecs))
+	case len(testRecs) > 0: // SST-2's test.tsv here is the official GLUE dev set
 		devRecs, evalName = testRecs, "GLUE dev (test.tsv)"
 	}
 	be, err := backend.New(cfg.Backend)
@@ -198,6 +243,8 @@ func RunGLUE(cfg GLUEConfig, progress func(train.Progress)) (GLUEResult, error) 
 		most = max(most, n)
 	}
 	res := GLUEResult{Task: gt.Name, DP: cfg.Train.DP, Accountant: "-", Accuracy: out.Accuracy, Steps: int64(out.Steps),
+		BatchSize: int64(cfg.Train.BatchSize), LearningRate: cfg.Train.LearningRate, Seed: int64(cfg.Train.Seed),
+		Correct:       int64(math.Round(out.Accuracy * float64(len(devRecs)))),
 		TrainExamples: int64(len(trainRecs)), EvalExamples: int64(len(devRecs)), Eval: evalName, Seconds: out.Duration.Seconds()}
 	if len(devRecs) > 0 {
 		res.Majority = float64(most) / float64(len(devRecs))

@@ -42,6 +42,43 @@ func TestSampleRecords(t *testing.T) {
 	}
 }
 
+// TestSplitHoldOut: a search's held-out examples are the same for every
+// run, disjoint from the training examples that remain, and together they
+// are all the examples; holding out all or none is handled.
+func TestSplitHoldOut(t *testing.T) {
+	recs := make([]data.Record, 500)
+	for i := range recs {
+		recs[i] = data.Record{DocID: fmt.Sprintf("%04d", i)}
+	}
+	rest, held, err := SplitHoldOut(recs, 100)
+	if err != nil || len(rest) != 400 || len(held) != 100 {
+		t.Fatalf("%d rest, %d held, %v; want 400, 100", len(rest), len(held), err)
+	}
+	_, again, _ := SplitHoldOut(recs, 100)
+	if !slices.Equal(held, again) {
+		t.Error("two calls hold out different examples")
+	}
+	seen := map[string]bool{}
+	for _, r := range append(slices.Clone(rest), held...) {
+		if seen[r.DocID] {
+			t.Fatalf("%s on both sides", r.DocID)
+		}
+		seen[r.DocID] = true
+	}
+	if len(seen) != 500 {
+		t.Errorf("%d distinct examples, want 500", len(seen))
+	}
+	if slices.Equal(held, recs[:100]) || slices.Equal(held, recs[400:]) {
+		t.Error("the held-out examples are a block of the file, not a random draw")
+	}
+	if rest, held, err := SplitHoldOut(recs, 0); err != nil || len(rest) != 500 || held != nil {
+		t.Errorf("hold_out 0: %d rest, %d held, %v", len(rest), len(held), err)
+	}
+	if _, _, err := SplitHoldOut(recs, 500); err == nil || !strings.Contains(err.Error(), "hold_out 500") {
+		t.Errorf("hold_out of every example: error %v, want one naming hold_out", err)
+	}
+}
+
 func TestEWTuneRecipe(t *testing.T) {
 	c := DefaultGLUE("sst2").WithEWTuneRecipe("rdp", 8, 20)
 	if c.Train.Accountant != "rdp?conversion=classic&orders=ewtune" || c.Train.NoiseSearch != train.SearchEWTune || c.Train.Steps != 0 || c.Train.Epochs != 20 {

@@ -138,3 +138,23 @@ func TestSplitDropsAttackerSamplesCopiedInPoolValidation(t *testing.T) {
 		t.Errorf("%s: %d documents (%v), want %d", poolValidationFile, len(held), err, len(val))
 	}
 }
+
+// TestPretrainConfig: the reference's training configuration (part of its
+// stage key) follows train.learning_rate unless model.pretrain_learning_rate
+// fixes it, and never carries clipping, DP or early stopping.
+func TestPretrainConfig(t *testing.T) {
+	at := func(lr, pretrainLR float64) Config {
+		c := Quick("email")
+		c.Model.Pretrain, c.Model.PretrainSteps, c.Model.PretrainLearningRate = "pool", 7, pretrainLR
+		c.Train.LearningRate, c.Train.DP, c.Train.TargetEpsilon, c.Train.Clip, c.Train.Patience = lr, "example", 8, "per-example", 2
+		return c
+	}
+	a, b := pretrainConfig(at(1e-3, 0)), pretrainConfig(at(2e-3, 0))
+	if a == b || a.LearningRate != 1e-3 {
+		t.Errorf("without pretrain_learning_rate: %+v and %+v, want the swept learning rates", a, b)
+	}
+	a, b = pretrainConfig(at(1e-3, 3e-3)), pretrainConfig(at(2e-3, 3e-3))
+	if a != b || a.LearningRate != 3e-3 || a.Steps != 7 || a.DP != "none" || a.Clip != "none" || a.TargetEpsilon != 0 || a.Patience != 0 {
+		t.Errorf("with pretrain_learning_rate 3e-3: %+v and %+v, want one configuration at 3e-3 without DP, clipping or patience", a, b)
+	}
+}

@@ -2,12 +2,15 @@ package plugin
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // DirEnvVar names extra plugin directories (separated by the OS list separator).
@@ -106,14 +109,88 @@ func ModuleRoot() (string, error) {
 	}
 }
 
+// lastBuild remembers this process's last BuildBuiltins: the source tree's
+// fingerprint then, and each binary it left in the directory (name to size
+// and modification time), so that a repeated call with nothing changed
+// skips the build (go build relinks every binary each time: seconds).
+var lastBuild struct {
+	sync.Mutex
+	root, dir, sources string
+	binaries           map[string]string
+}
+
+// builds counts the go builds BuildBuiltins ran in this process.
+var builds int
+
+// sourceFingerprint hashes the path, size and modification time of every
+// Go file, go.mod and go.sum under root (hidden, build, bin and results
+// folders left out): any edit to the plugins or to the framework they
+// import changes it.
+func sourceFingerprint(root string) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != root && (strings.HasPrefix(name, ".") || ((name == "build" || name == "bin" || name == "results") && filepath.Dir(path) == root)) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(name, ".go") || name == "go.mod" || name == "go.sum" {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "%s\x00%d\x00%d\n", path, info.Size(), info.ModTime().UnixNano())
+		}
+		return nil
+	})
+	return fmt.Sprintf("%x", h.Sum(nil)), err
+}
+
+// binaryStamps returns name to size and modification time of the files in
+// dir.
+func binaryStamps(dir string) (map[string]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+			out[e.Name()] = fmt.Sprintf("%d/%d", info.Size(), info.ModTime().UnixNano())
+		}
+	}
+	return out, nil
+}
+
 // BuildBuiltins compiles the built-in plugins (./plugins/...) into
-// BuiltinDir(). The Go build cache makes repeated calls cheap.
+// BuiltinDir(). A repeated call in the same process skips the build when
+// no source file under the module root changed (by path, size and
+// modification time) and the binaries it left are still the ones there
+// (another checkout may share BuiltinDir).
 func BuildBuiltins() (string, error) {
 	root, err := ModuleRoot()
 	if err != nil {
 		return "", err
 	}
 	dir := BuiltinDir()
+	lastBuild.Lock()
+	defer lastBuild.Unlock()
+	sources, err := sourceFingerprint(root)
+	if err != nil {
+		return "", fmt.Errorf("plugins: reading the sources under %s: %w", root, err)
+	}
+	if lastBuild.root == root && lastBuild.dir == dir && lastBuild.sources == sources {
+		if now, err := binaryStamps(dir); err == nil && sameStamps(lastBuild.binaries, now) {
+			return dir, nil
+		}
+	}
+	lastBuild.sources = ""
+	builds++
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -143,7 +220,29 @@ func BuildBuiltins() (string, error) {
 			return "", err
 		}
 	}
+	stamps, err := binaryStamps(dir)
+	if err != nil {
+		return "", err
+	}
+	mine := map[string]string{}
+	for _, e := range entries {
+		mine[e.Name()] = stamps[e.Name()]
+	}
+	lastBuild.root, lastBuild.dir, lastBuild.sources, lastBuild.binaries = root, dir, sources, mine
 	return dir, nil
+}
+
+// sameStamps reports whether every binary in want is in now, unchanged.
+func sameStamps(want, now map[string]string) bool {
+	if len(want) == 0 {
+		return false
+	}
+	for name, stamp := range want {
+		if now[name] != stamp {
+			return false
+		}
+	}
+	return true
 }
 
 func sameFile(a, b string) (bool, error) {
