@@ -48,6 +48,8 @@ func TestEWTuneFindings(t *testing.T) {
 		{"gain", [2]int64{560, 565}, [2]int64{640, 650}, "yes", "yes"},
 		{"loss", [2]int64{650, 640}, [2]int64{560, 565}, "yes", "no"},
 		{"at majority", [2]int64{515, 505}, [2]int64{512, 506}, "no", "no (not shown)"},
+		// Pooled over seeds 0.560 would clear the majority; seed 2 alone does not.
+		{"one seed at majority", [2]int64{600, 520}, [2]int64{605, 612}, "no", "yes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var rows []GLUEResult
