@@ -59,7 +59,16 @@ func Sigma(acc Accountant, search Search, targetEps, delta, q float64, steps int
 	if err != nil {
 		return 0, 0, err
 	}
-	return sigma, epsAt(acc, sigma, q, steps, delta), nil
+	eps = epsAt(acc, sigma, q, steps, delta)
+	// A search stopped by the accountant's range (sigma below MinSigma, say),
+	// not by the target, returns noise whose epsilon falls short of it: the
+	// accountant cannot say what sigma the target needs.
+	if eps < targetEps*(1-1e-3) {
+		if _, rangeErr := acc.Epsilon(Single(sigma*0.99, q, steps), delta); rangeErr != nil {
+			return 0, 0, fmt.Errorf("privacy: %s cannot calibrate epsilon %g at delta %g, q = %g, %d steps: its epsilon is %.4g at sigma %.4g, the smallest it accepts (%v); use another accountant, or a larger sample rate or more steps", acc.Name(), targetEps, delta, q, steps, eps, sigma, rangeErr)
+		}
+	}
+	return sigma, eps, nil
 }
 
 const maxSigma = 1e6

@@ -314,3 +314,24 @@ func TestClassicConversion(t *testing.T) {
 		t.Errorf("improved conversion %g is looser than the classic %g", improved, classic)
 	}
 }
+
+// TestSigmaStoppedByRangeIsAnError: at q = 256/60614 and 32 steps
+// Edgeworth's epsilon at sigma 0.3 (MinSigma, the smallest it accepts) is
+// about 5, below the target 8: every search used to stop there and return
+// 0.3 as if calibrated. Now that is an error naming the accountant, while a
+// setting it can calibrate (q = 0.032) still reaches the target.
+func TestSigmaStoppedByRangeIsAnError(t *testing.T) {
+	ew, err := Parse(EWTuneSpecEW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, search := range []Search{Bisection, EWTuneGrid} {
+		if sigma, eps, err := Sigma(ew, search, 8, 1e-5, 256.0/60614, 32); err == nil || !strings.Contains(err.Error(), "edgeworth cannot calibrate epsilon 8") {
+			t.Errorf("%s: sigma %g (epsilon %g), error %v; want an error", search, sigma, eps, err)
+		}
+		sigma, eps, err := Sigma(ew, search, 8, 1e-5, 0.032, 32)
+		if err != nil || sigma < MinSigma || math.Abs(eps-8) > 0.05 {
+			t.Errorf("%s at q 0.032: sigma %g, epsilon %g, %v; want epsilon 8", search, sigma, eps, err)
+		}
+	}
+}
