@@ -16,7 +16,7 @@ func init() {
 }
 
 func runGLUE(args []string, e *env) error {
-	fs := newFlags("glue", "glue --task sst2|qnli|qqp|mnli [--model PATH] [--tokenizer PATH] [--dp] [--accountant SPEC] [--epsilon 8] [--recipe ewtune --epochs E] [--set key=value ...] [--json]", e.stderr)
+	fs := newFlags("glue", "glue --task sst2|qnli|qqp|mnli [--model PATH] [--tokenizer PATH] [--dp] [--accountant SPEC] [--epsilon 8] [--recipe ewtune --epochs E] [--max-train N] [--hold-out N] [--set key=value ...] [--json]", e.stderr)
 	task := fs.String("task", "sst2", "GLUE task: sst2, qnli, qqp or mnli (../shared/data subsets)")
 	def := experiment.DefaultGLUE("")
 	model := fs.String("model", def.Model, "base model (resolved under the shared data directory when not found)")
@@ -26,6 +26,8 @@ func runGLUE(args []string, e *env) error {
 	recipe := fs.String("recipe", "", "ewtune: EW-Tune's recipe (its grid search, its accountants, steps = epochs x floor(N/batch)); default: bisection")
 	epochs := fs.Float64("epochs", 20, "epochs with --recipe ewtune")
 	epsilon := fs.Float64("epsilon", 8, "target epsilon with --dp")
+	maxTrain := fs.Int("max-train", 0, "train on a random subset of this many training examples, drawn with the run's seed (0: all)")
+	holdOut := fs.Int("hold-out", 0, "hold this many training examples out of training and report accuracy on them instead of the dev set (for hyperparameter searches; the same examples for every run)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	var sets multiFlag
 	fs.Var(&sets, "set", "override a train config key (repeatable): key=value, e.g. steps=300")
@@ -34,6 +36,10 @@ func runGLUE(args []string, e *env) error {
 	}
 	cfg := experiment.DefaultGLUE(*task)
 	cfg.Model, cfg.Tokenizer = *model, *tokPath
+	if *maxTrain < 0 || *holdOut < 0 {
+		return fmt.Errorf("--max-train %d, --hold-out %d: want >= 0", *maxTrain, *holdOut)
+	}
+	cfg.MaxTrain, cfg.HoldOut = *maxTrain, *holdOut
 	switch {
 	case *recipe == "ewtune":
 		cfg = cfg.WithEWTuneRecipe(*accountant, *epsilon, *epochs)
