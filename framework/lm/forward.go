@@ -41,6 +41,24 @@ const (
 // Taps collects the taps of one forward pass when passed to LogitsWithTaps.
 type Taps struct{ List []Tap }
 
+// Trained returns the taps whose weight keep accepts: the ops whose
+// per-example gradients a step needs when only those weights train (taking
+// gradients at fewer ops also spares the backward pass below them). A tap
+// whose weight and bias disagree panics: they are one op's parameters.
+func (t *Taps) Trained(keep func(name string) bool) *Taps {
+	out := &Taps{}
+	for _, tap := range t.List {
+		w := keep(tap.Weight)
+		if tap.Bias != "" && keep(tap.Bias) != w {
+			panic(fmt.Sprintf("lm: %s and %s are one op's weight and bias: train both or neither", tap.Weight, tap.Bias))
+		}
+		if w {
+			out.List = append(out.List, tap)
+		}
+	}
+	return out
+}
+
 func (t *Taps) add(tap Tap) {
 	if t != nil {
 		t.List = append(t.List, tap)

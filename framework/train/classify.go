@@ -11,7 +11,6 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 	"github.com/privlm/privlm/framework/data"
 	"github.com/privlm/privlm/framework/lm"
 	"github.com/privlm/privlm/framework/tokenizer"
@@ -134,7 +133,10 @@ func RunClassifier(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, devRecs []da
 	if cfg.DP != "none" {
 		mode = "per-example"
 	}
-	step, err := NewClassifierStep(m, optimizers.Adam().WeightDecay(cfg.WeightDecay).Done(), mode, cfg.DP, cfg.ClipNorm, cfg.Seed)
+	if _, err := FreezeAllBut(m, cfg.Trainable); err != nil {
+		return ClassResult{}, err
+	}
+	step, err := NewClassifierStep(m, cfg.newOptimizer(), mode, cfg.DP, cfg.ClipNorm, cfg.Seed)
 	if err != nil {
 		return ClassResult{}, err
 	}

@@ -53,6 +53,20 @@ type Config struct {
 	NoiseSearch string `json:"noise_search"`
 	// Sampling is "poisson" or "shuffle" (EW-Tune's regime).
 	Sampling string `json:"sampling"`
+	// Optimizer is "adam" (the default when empty: Adam with decoupled
+	// weight decay, as DP-Adam under DP) or "sgd" (plain SGD without
+	// momentum: DP-SGD as in Abadi et al. under DP; no weight decay). Under
+	// DP, Adam rescales every coordinate of a noise-dominated gradient to
+	// about the learning rate, so a model can drift where SGD's steps stay
+	// proportional to the small noise.
+	Optimizer string `json:"optimizer,omitempty"`
+	// Trainable, when set, is a comma-separated list of weight-name
+	// prefixes: only the weights whose names start with one of them are
+	// trained (and, under DP, clipped and noised); the rest stay frozen.
+	// "cls." trains a classifier's head alone (a linear probe); empty (the
+	// default) trains every weight. A prefix matching no weight is an error
+	// that lists the model's weight names.
+	Trainable string `json:"trainable,omitempty"`
 }
 
 // DefaultConfig is a small, quick fine-tuning setup.
@@ -97,6 +111,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: user_rows = %d, want >= 1", c.UserRows)
 	case c.NoiseSearch != "" && c.NoiseSearch != SearchBisection && c.NoiseSearch != SearchEWTune:
 		return fmt.Errorf("train: noise_search = %q, want %s or %s", c.NoiseSearch, SearchBisection, SearchEWTune)
+	case c.Optimizer != "" && c.Optimizer != "adam" && c.Optimizer != "sgd":
+		return fmt.Errorf("train: optimizer = %q, want adam or sgd", c.Optimizer)
+	case c.Optimizer == "sgd" && c.WeightDecay != 0:
+		return fmt.Errorf("train: optimizer = sgd has no weight decay, but weight_decay = %v: set weight_decay=0", c.WeightDecay)
 	case c.Sigma < 0:
 		return fmt.Errorf("train: sigma = %v, want >= 0", c.Sigma)
 	}

@@ -26,6 +26,11 @@
 // training log's epsilon is the calibrating accountant's, with pld's bound
 // beside it. For dp "user" an epoch is as many windows as the data has.
 //
+// Config.Optimizer picks Adam (DP-Adam under DP) or plain SGD (DP-SGD);
+// Config.Trainable freezes every weight outside a list of name prefixes
+// (FreezeAllBut): a step then takes per-example gradients, clips and adds
+// noise only over the trained weights.
+//
 // Sampling "shuffle" (EW-Tune's own regime: fixed-size batches from shuffled
 // epochs) is offered for comparison; the privacy report labels it as not
 // matching the accountants' Poisson-sampling assumption.

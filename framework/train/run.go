@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 	"github.com/privlm/privlm/framework/data"
 	"github.com/privlm/privlm/framework/lm"
 	"github.com/privlm/privlm/framework/privacy"
@@ -147,12 +146,15 @@ func Run(m *lm.Model, tok tokenizer.Tokenizer, trainRecs, valRecs []data.Record,
 	}
 	sigma := cal.Sigma
 	st.Sigma = sigma
-	adam := optimizers.Adam().WeightDecay(cfg.WeightDecay).Done()
+	opt := cfg.newOptimizer()
 	mode := cfg.Clip
 	if cfg.DP != "none" {
 		mode = "per-example"
 	}
-	step, err := NewStep(m, adam, mode, cfg.DP, cfg.ClipNorm, sampler.rows(), cfg.Seed)
+	if _, err := FreezeAllBut(m, cfg.Trainable); err != nil {
+		return Result{}, err
+	}
+	step, err := NewStep(m, opt, mode, cfg.DP, cfg.ClipNorm, sampler.rows(), cfg.Seed)
 	if err != nil {
 		return Result{}, err
 	}

@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -91,7 +92,7 @@ func newStep(m *lm.Model, adam optimizers.Interface, clip, dp string, clipNorm f
 		grads := map[string]*Node{}
 		clipped := ScalarZero(g, dtypes.Float32)
 		if perGroup {
-			p := Backward(m, taps, lossSum, rows)
+			p := Backward(m, taps.Trained(func(name string) bool { return trains(m, name) }), lossSum, rows)
 			sq := p.SquaredNorms()
 			factors := ClipFactors(sq, clipNorm)
 			groupHasData := GreaterThan(ReduceSum(Reshape(weights, -1, rows*weights.Shape().Dimensions[1]), -1), ScalarZero(g, dtypes.Float32))
@@ -108,6 +109,7 @@ func newStep(m *lm.Model, adam optimizers.Interface, clip, dp string, clipNorm f
 		} else {
 			var params []*Node
 			order := m.WeightNames()
+			order = slices.DeleteFunc(order, func(n string) bool { return !trains(m, n) })
 			for _, n := range order {
 				params = append(params, m.Variable(n).ValueGraph(g))
 			}

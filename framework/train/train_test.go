@@ -237,6 +237,8 @@ func TestConfigErrors(t *testing.T) {
 		func(c *Config) { c.DP = "example"; c.Sigma = 1; c.Accountant = "moments" },
 		func(c *Config) { c.BatchSize = 0 },
 		func(c *Config) { c.DP = "user"; c.Sigma = 1; c.UserRows = 0 },
+		func(c *Config) { c.Optimizer = "rmsprop" },
+		func(c *Config) { c.Optimizer = "sgd" }, // with the default weight decay 0.01
 	} {
 		c := DefaultConfig()
 		mut(&c)
