@@ -104,6 +104,7 @@ func sameSettings(a, b GLUEResult) string {
 		{"learning_rate", a.LearningRate, b.LearningRate}, {"train_examples", a.TrainExamples, b.TrainExamples},
 		{"target_epsilon", a.TargetEpsilon, b.TargetEpsilon}, {"delta", delta(a), delta(b)}, {"noise_search", a.NoiseSearch, b.NoiseSearch},
 		{"eval", a.Eval, b.Eval}, {"eval_examples", a.EvalExamples, b.EvalExamples},
+		{"optimizer", a.Optimizer, b.Optimizer}, {"trainable", a.Trainable, b.Trainable},
 	} {
 		if f.a != f.b {
 			return fmt.Sprintf("%s (%v against %v)", f.name, f.a, f.b)

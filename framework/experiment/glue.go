@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -153,6 +154,10 @@ type GLUEResult struct {
 	// DPUnit what the epsilon protects (one example); empty without DP.
 	NoiseSearch string `parquet:"noise_search" json:"noise_search"`
 	DPUnit      string `parquet:"dp_unit" json:"dp_unit"`
+	// Optimizer is adam or sgd; Trainable the trained weights' prefixes
+	// (train.trainable; "all" when every weight trains).
+	Optimizer string `parquet:"optimizer" json:"optimizer"`
+	Trainable string `parquet:"trainable" json:"trainable"`
 }
 
 // RunGLUE fine-tunes and evaluates one GLUE configuration. progress, if
@@ -245,7 +250,8 @@ func RunGLUE(cfg GLUEConfig, progress func(train.Progress)) (GLUEResult, error) 
 	res := GLUEResult{Task: gt.Name, DP: cfg.Train.DP, Accountant: "-", Accuracy: out.Accuracy, Steps: int64(out.Steps),
 		BatchSize: int64(cfg.Train.BatchSize), LearningRate: cfg.Train.LearningRate, Seed: int64(cfg.Train.Seed),
 		Correct:       int64(math.Round(out.Accuracy * float64(len(devRecs)))),
-		TrainExamples: int64(len(trainRecs)), EvalExamples: int64(len(devRecs)), Eval: evalName, Seconds: out.Duration.Seconds()}
+		TrainExamples: int64(len(trainRecs)), EvalExamples: int64(len(devRecs)), Eval: evalName, Seconds: out.Duration.Seconds(),
+		Optimizer: cmp.Or(cfg.Train.Optimizer, "adam"), Trainable: cmp.Or(cfg.Train.Trainable, "all")}
 	if len(devRecs) > 0 {
 		res.Majority = float64(most) / float64(len(devRecs))
 	}

@@ -757,6 +757,12 @@ func pretrainConfig(cfg Config) train.Config {
 		t.LearningRate = cfg.Model.PretrainLearningRate
 	}
 	t.Clip, t.DP, t.Sigma, t.TargetEpsilon, t.Patience, t.CheckpointEvery = "none", "none", 0, 0, 0, 0
+	// The reference adapts every weight with Adam whatever the fine-tuning
+	// trains and with: one reference serves runs that differ in those.
+	t.Trainable, t.Optimizer = "", ""
+	if cfg.Train.Optimizer == "sgd" {
+		t.WeightDecay = train.DefaultConfig().WeightDecay // sgd needs weight_decay 0; Adam takes the default
+	}
 	return t
 }
 

@@ -157,4 +157,11 @@ func TestPretrainConfig(t *testing.T) {
 	if a != b || a.LearningRate != 3e-3 || a.Steps != 7 || a.DP != "none" || a.Clip != "none" || a.TargetEpsilon != 0 || a.Patience != 0 {
 		t.Errorf("with pretrain_learning_rate 3e-3: %+v and %+v, want one configuration at 3e-3 without DP, clipping or patience", a, b)
 	}
+	// What the fine-tuning trains and with which optimizer leaves the
+	// reference alone: one reference serves a linear probe and DP-SGD.
+	probe := at(1e-3, 3e-3)
+	probe.Train.Trainable, probe.Train.Optimizer, probe.Train.WeightDecay = "cls.+norm", "sgd", 0
+	if c := pretrainConfig(probe); c != a {
+		t.Errorf("with trainable and optimizer sgd: %+v, want the reference configuration %+v", c, a)
+	}
 }

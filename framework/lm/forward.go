@@ -41,18 +41,14 @@ const (
 // Taps collects the taps of one forward pass when passed to LogitsWithTaps.
 type Taps struct{ List []Tap }
 
-// Trained returns the taps whose weight keep accepts: the ops whose
-// per-example gradients a step needs when only those weights train (taking
-// gradients at fewer ops also spares the backward pass below them). A tap
-// whose weight and bias disagree panics: they are one op's parameters.
+// Trained returns the taps with a parameter keep accepts (the weight, the
+// bias or both): the ops whose per-example gradients a step needs when only
+// those parameters train (taking gradients at fewer ops also spares the
+// backward pass below them).
 func (t *Taps) Trained(keep func(name string) bool) *Taps {
 	out := &Taps{}
 	for _, tap := range t.List {
-		w := keep(tap.Weight)
-		if tap.Bias != "" && keep(tap.Bias) != w {
-			panic(fmt.Sprintf("lm: %s and %s are one op's weight and bias: train both or neither", tap.Weight, tap.Bias))
-		}
-		if w {
+		if keep(tap.Weight) || (tap.Bias != "" && keep(tap.Bias)) {
 			out.List = append(out.List, tap)
 		}
 	}

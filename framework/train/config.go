@@ -60,12 +60,12 @@ type Config struct {
 	// about the learning rate, so a model can drift where SGD's steps stay
 	// proportional to the small noise.
 	Optimizer string `json:"optimizer,omitempty"`
-	// Trainable, when set, is a comma-separated list of weight-name
-	// prefixes: only the weights whose names start with one of them are
-	// trained (and, under DP, clipped and noised); the rest stay frozen.
-	// "cls." trains a classifier's head alone (a linear probe); empty (the
-	// default) trains every weight. A prefix matching no weight is an error
-	// that lists the model's weight names.
+	// Trainable, when set, lists weight-name prefixes separated by '+':
+	// only the weights whose names start with one of them are trained (and,
+	// under DP, clipped and noised); the rest stay frozen. "cls." trains a
+	// classifier's head alone (a linear probe), "cls.+norm" with the final
+	// norm; empty (the default) trains every weight. A prefix matching no
+	// weight is an error that lists the model's weight names.
 	Trainable string `json:"trainable,omitempty"`
 }
 
@@ -117,6 +117,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("train: optimizer = sgd has no weight decay, but weight_decay = %v: set weight_decay=0", c.WeightDecay)
 	case c.Sigma < 0:
 		return fmt.Errorf("train: sigma = %v, want >= 0", c.Sigma)
+	}
+	if c.Trainable != "" {
+		if _, err := trainablePrefixes(c.Trainable); err != nil {
+			return err
+		}
 	}
 	if c.DP != "none" {
 		if c.Sigma == 0 && !(c.TargetEpsilon > 0) {

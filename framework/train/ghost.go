@@ -30,17 +30,33 @@ type PerGroupGradients struct {
 	model *lm.Model
 	// uses counts how many taps use each parameter.
 	uses map[string]int
+	// keep says which parameters train (nil: all): a frozen weight or bias
+	// of a tapped op adds nothing to the norms or sums.
+	keep func(name string) bool
 }
+
+// trains reports whether the parameter name is trained.
+func (p *PerGroupGradients) trains(name string) bool { return p.keep == nil || p.keep(name) }
 
 // Backward takes the gradient of lossSum (the sum of the groups' losses)
 // with respect to every tap output: one backward pass, no weight gradients.
 func Backward(m *lm.Model, taps *lm.Taps, lossSum *Node, rows int) *PerGroupGradients {
+	return BackwardTrained(m, taps, lossSum, rows, nil)
+}
+
+// BackwardTrained is Backward for the parameters keep accepts (nil: all):
+// only the taps with a trained parameter are differentiated, and frozen
+// weights and biases are left out of SquaredNorms and WeightedSums.
+func BackwardTrained(m *lm.Model, taps *lm.Taps, lossSum *Node, rows int, keep func(name string) bool) *PerGroupGradients {
+	if keep != nil {
+		taps = taps.Trained(keep)
+	}
 	outs := make([]*Node, len(taps.List))
 	for i, t := range taps.List {
 		outs[i] = t.Out
 	}
 	gys := Gradient(lossSum, outs...)
-	p := &PerGroupGradients{taps: taps.List, rows: rows, model: m, uses: map[string]int{}}
+	p := &PerGroupGradients{taps: taps.List, rows: rows, model: m, uses: map[string]int{}, keep: keep}
 	for i, t := range taps.List {
 		p.gy = append(p.gy, groupView(gys[i], rows))
 		p.in = append(p.in, groupView(t.In, rows))
@@ -99,8 +115,11 @@ func (p *PerGroupGradients) SquaredNorms() *Node {
 	shared := map[string]*Node{}
 	for i, t := range p.taps {
 		gy, in := p.gy[i], p.in[i]
-		if t.Bias != "" {
+		if t.Bias != "" && p.trains(t.Bias) {
 			add(sqNorm(ReduceSum(gy, 1)))
+		}
+		if !p.trains(t.Weight) {
+			continue
 		}
 		if p.uses[t.Weight] > 1 {
 			g := p.explicitWeightGrad(i)
@@ -156,8 +175,11 @@ func (p *PerGroupGradients) WeightedSums(factors *Node) map[string]*Node {
 	for i, t := range p.taps {
 		gy := Mul(p.gy[i], c)
 		in := p.in[i]
-		if t.Bias != "" {
+		if t.Bias != "" && p.trains(t.Bias) {
 			acc(t.Bias, ReduceSum(gy, 0, 1))
+		}
+		if !p.trains(t.Weight) {
+			continue
 		}
 		switch t.Kind {
 		case lm.TapLinear:

@@ -92,7 +92,7 @@ func newStep(m *lm.Model, adam optimizers.Interface, clip, dp string, clipNorm f
 		grads := map[string]*Node{}
 		clipped := ScalarZero(g, dtypes.Float32)
 		if perGroup {
-			p := Backward(m, taps.Trained(func(name string) bool { return trains(m, name) }), lossSum, rows)
+			p := BackwardTrained(m, taps, lossSum, rows, func(name string) bool { return trains(m, name) })
 			sq := p.SquaredNorms()
 			factors := ClipFactors(sq, clipNorm)
 			groupHasData := GreaterThan(ReduceSum(Reshape(weights, -1, rows*weights.Shape().Dimensions[1]), -1), ScalarZero(g, dtypes.Float32))
@@ -138,8 +138,14 @@ func newStep(m *lm.Model, adam optimizers.Interface, clip, dp string, clipNorm f
 				if !ok {
 					panic(fmt.Sprintf("train: trainable variable %s is not a model weight", v.ScopeAndName()))
 				}
+				if grads[name] == nil {
+					panic(fmt.Sprintf("train: trained weight %s got no gradient", name))
+				}
 				ordered = append(ordered, grads[name])
 			}
+		}
+		if len(ordered) == 0 {
+			panic("train: no trained weight is used by the step (train.trainable names only weights the model does not use)")
 		}
 		opt.UpdateGraphWithGradients(ctx, ordered, dtypes.Float32)
 		return []*Node{meanLoss, clipped}

@@ -18,23 +18,22 @@ func (c Config) newOptimizer() optimizers.Interface {
 }
 
 // FreezeAllBut makes only the weights of m whose names start with one of
-// prefixes (comma-separated, Config.Trainable) trainable and returns their
+// prefixes ('+'-separated, Config.Trainable) trainable and returns their
 // names; empty prefixes leave every weight trainable. A prefix that matches
 // no weight is an error naming it, so a typo cannot silently freeze the
-// model.
+// model. A prefix matches raw names: end it with a dot ("layers.1.") to
+// keep "layers.1" from matching "layers.10".
 func FreezeAllBut(m *lm.Model, prefixes string) ([]string, error) {
 	names := m.WeightNames()
-	if strings.TrimSpace(prefixes) == "" {
+	if prefixes == "" {
 		for _, n := range names {
 			m.Variable(n).SetTrainable(true)
 		}
 		return names, nil
 	}
-	var want []string
-	for _, p := range strings.Split(prefixes, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			want = append(want, p)
-		}
+	want, err := trainablePrefixes(prefixes)
+	if err != nil {
+		return nil, err
 	}
 	matched := make(map[string]bool, len(want))
 	var trained []string
@@ -50,17 +49,23 @@ func FreezeAllBut(m *lm.Model, prefixes string) ([]string, error) {
 			trained = append(trained, n)
 		}
 	}
-	for _, n := range names {
-		if stem, ok := strings.CutSuffix(n, ".weight"); ok && m.Variable(stem+".bias") != nil && trains(m, n) != trains(m, stem+".bias") {
-			return nil, fmt.Errorf("train: trainable = %q: %s and %s are one op's weight and bias: train both or neither", prefixes, n, stem+".bias")
-		}
-	}
 	for _, p := range want {
 		if !matched[p] {
 			return nil, fmt.Errorf("train: trainable = %q: prefix %q matches no weight of the model (weights: %s)", prefixes, p, strings.Join(names, ", "))
 		}
 	}
 	return trained, nil
+}
+
+// trainablePrefixes splits Config.Trainable at '+', refusing empty parts.
+func trainablePrefixes(s string) ([]string, error) {
+	parts := strings.Split(s, "+")
+	for _, p := range parts {
+		if p == "" || strings.TrimSpace(p) != p || strings.Contains(p, ",") {
+			return nil, fmt.Errorf("train: trainable = %q: want weight-name prefixes separated by '+' (e.g. cls.+norm), each non-empty, without spaces or commas", s)
+		}
+	}
+	return parts, nil
 }
 
 // trains reports whether the step updates the model weight name.
