@@ -55,8 +55,9 @@ func Quick(dataset string) Config {
 // Longer documents and more of them per user would raise the per-user
 // signal (the paper's finding 3) but cost proportionally more. Setting
 // model.reference_seed shares one reference across seeds and sweep points
-// (as in the paper), which halves a seed's cost; notebooks 03 and 04 do,
-// 01 and 02 (whose reference results predate it) do not.
+// (as in the paper), which halves a seed's cost; notebooks 01 (with 4
+// seeds), 03, 04 and 05 do, 02 (whose reference results predate it) does
+// not.
 func Repro(dataset string) Config {
 	c := Quickstart()
 	c.Name = "repro-" + dataset
